@@ -1,0 +1,63 @@
+-- The stream log. Runs with search_path set to fencepost's schema; every name here is unqualified.
+
+-- Timestamping modes, as stored in streams.ts_mode: 0 client-prefer, 1 client-require, 2 arrival.
+create table basins (
+  name text collate "C" primary key,
+  config jsonb not null default '{}',
+  create_stream_on_append boolean not null default false,
+  create_stream_on_read boolean not null default false,
+  ts_mode smallint not null default 0,
+  ts_uncapped boolean not null default false,
+  created_at timestamptz not null default clock_timestamp()
+);
+
+create table streams (
+  id bigint generated always as identity primary key,
+  basin text not null references basins (name) on delete cascade,
+  name text collate "C" not null,
+  -- The next sequence number to assign: the tail.
+  next_seq bigint not null default 0,
+  -- The timestamp of the last record, and of the last record before the latest append (the append statement
+  -- needs the old value to give the batch's records monotonic timestamps, and RETURNING only shows new values).
+  last_ts bigint not null default 0,
+  prev_last_ts bigint not null default 0,
+  fencing_token text not null default '',
+  -- Records below this sequence number are trimmed: invisible at once, deleted by the sweep, which has deleted
+  -- every record below `swept`.
+  trim_point bigint not null default 0,
+  swept bigint not null default 0,
+  ts_mode smallint not null default 0,
+  ts_uncapped boolean not null default false,
+  config jsonb not null default '{}',
+  -- Followers in other processes want a NOTIFY on append until this time (see follow).
+  watched_until timestamptz,
+  created_at timestamptz not null default clock_timestamp(),
+  unique (basin, name)
+);
+
+create index streams_to_sweep on streams (id) where swept < trim_point;
+
+create table records (
+  stream_id bigint not null,
+  seq_num bigint not null,
+  timestamp bigint not null,
+  -- Header names and values, flattened: [name1, value1, name2, value2, ...]; null when there are none.
+  headers bytea[],
+  body bytea not null,
+  -- The metered size (8 + 2 per header + header and body bytes), for reads bounded by bytes.
+  size integer not null,
+  primary key (stream_id, seq_num)
+);
+
+-- The timestamp a record gets before the stream's monotonic floor is applied.
+create function record_timestamp(mode smallint, uncapped boolean, client_ts bigint, now_ms bigint)
+returns bigint language sql immutable parallel safe as $$
+  select case
+    when mode = 2 or client_ts is null then now_ms
+    when uncapped then client_ts
+    else least(client_ts, now_ms)
+  end
+$$;
+
+insert into basins (name, create_stream_on_append, create_stream_on_read, config)
+values ('default-basin', true, false, '{"createStreamOnAppend":true}');

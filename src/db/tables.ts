@@ -1,0 +1,44 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/** Table shapes of fencepost's schema, as created by `migrations/`. */
+export interface BasinsTable {
+  name: string;
+  config: ColumnType<unknown, string, string>;
+  create_stream_on_append: boolean;
+  create_stream_on_read: boolean;
+  ts_mode: number;
+  ts_uncapped: boolean;
+  created_at: ColumnType<Date, never, never>;
+}
+
+export interface StreamsTable {
+  id: Generated<string>;
+  basin: string;
+  name: string;
+  next_seq: ColumnType<string, never, never>;
+  last_ts: ColumnType<string, never, never>;
+  prev_last_ts: ColumnType<string, never, never>;
+  fencing_token: ColumnType<string, never, never>;
+  trim_point: ColumnType<string, never, never>;
+  swept: ColumnType<string, never, string>;
+  ts_mode: number;
+  ts_uncapped: boolean;
+  config: ColumnType<unknown, string, string>;
+  watched_until: ColumnType<Date | null, never, never>;
+  created_at: ColumnType<Date, never, never>;
+}
+
+export interface RecordsTable {
+  stream_id: string;
+  seq_num: string;
+  timestamp: string;
+  headers: Buffer[] | null;
+  body: Buffer;
+  size: number;
+}
+
+export interface Database {
+  basins: BasinsTable;
+  streams: StreamsTable;
+  records: RecordsTable;
+}

@@ -1,0 +1,31 @@
+/**
+ * fencepost: event sourcing on a Postgres log with S2 stream semantics.
+ *
+ * @example
+ * import { EventLog, SeqNumMismatchError } from 'fencepost';
+ * const log = await EventLog.connect({ connectionString: process.env.DATABASE_URL });
+ */
+export { EventLog, DEFAULT_BASIN, type ConnectOptions } from './log/event-log.js';
+export { Basin } from './log/basin.js';
+export { Basins } from './log/basins.js';
+export { Stream } from './log/stream.js';
+export { Streams } from './log/streams.js';
+export { AppendSession } from './log/append-session.js';
+export type { ReadSessionOptions } from './log/read-session.js';
+export {
+  FencepostError,
+  InvalidArgumentError,
+  SeqNumMismatchError,
+  FencingTokenMismatchError,
+  RangeNotSatisfiableError,
+  StreamNotFoundError,
+  BasinNotFoundError,
+  ResourceAlreadyExistsError,
+  ClosedError,
+  StorageError,
+  IndefiniteAppendError,
+} from './log/errors.js';
+export { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_FENCING_TOKEN_BYTES, meteredSize } from './log/limits.js';
+export { migrate } from './db/migrate.js';
+export { DEFAULT_SCHEMA } from './db/schema-name.js';
+export type * from './log/types.js';

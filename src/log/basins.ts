@@ -1,0 +1,121 @@
+import { sql } from 'kysely';
+import { checkBasinConfig, timestampingCode } from './config.js';
+import { BasinNotFoundError, InvalidArgumentError, ResourceAlreadyExistsError } from './errors.js';
+import { assertOpen, type LogContext } from './log-context.js';
+import { checkBasinName } from './names.js';
+import type { BasinConfig, BasinInfo, ListOptions } from './types.js';
+
+const MAX_LIST_LIMIT = 1000;
+
+/**
+ * The basins of a log: create, list, configure, delete. Names follow the S2 SDK's `s2.basins`.
+ *
+ * @example
+ * await log.basins.create({ basin: 'acme-prod', config: { createStreamOnAppend: true } });
+ */
+export class Basins {
+  readonly #context: LogContext;
+
+  /** @internal */
+  constructor(context: LogContext) {
+    this.#context = context;
+  }
+
+  /** Creates a basin. @throws ResourceAlreadyExistsError, InvalidArgumentError. */
+  async create(input: { basin: string; config?: BasinConfig }): Promise<BasinInfo> {
+    assertOpen(this.#context);
+    const name = checkBasinName(input.basin);
+    const config = checkBasinConfig(input.config);
+    const row = await this.#context.db
+      .insertInto('basins')
+      .values({ name, ...columns(config) })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .returning(['name', 'created_at'])
+      .executeTakeFirst();
+    if (!row) throw new ResourceAlreadyExistsError('basin', name);
+    return { name: row.name, createdAt: row.created_at, deletedAt: null };
+  }
+
+  /** Lists basins in name order, as {@link Streams.list} lists streams. @throws InvalidArgumentError. */
+  async list(options: ListOptions = {}): Promise<{ basins: BasinInfo[]; hasMore: boolean }> {
+    assertOpen(this.#context);
+    const { prefix = '', startAfter, limit = MAX_LIST_LIMIT } = options;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new InvalidArgumentError(
+        `limit must be an integer from 1 to ${MAX_LIST_LIMIT}; got ${String(limit)}`,
+      );
+    }
+    let query = this.#context.db
+      .selectFrom('basins')
+      .select(['name', 'created_at'])
+      .where(sql<boolean>`starts_with(name, ${prefix})`)
+      .orderBy('name')
+      .limit(limit + 1);
+    if (startAfter !== undefined) query = query.where('name', '>', startAfter);
+    const rows = await query.execute();
+    return {
+      basins: rows.slice(0, limit).map((r) => ({ name: r.name, createdAt: r.created_at, deletedAt: null })),
+      hasMore: rows.length > limit,
+    };
+  }
+
+  /** @throws BasinNotFoundError. */
+  async getConfig(input: { basin: string }): Promise<BasinConfig> {
+    assertOpen(this.#context);
+    const row = await this.#context.db
+      .selectFrom('basins')
+      .select('config')
+      .where('name', '=', input.basin)
+      .executeTakeFirst();
+    if (!row) throw new BasinNotFoundError(input.basin);
+    return row.config as BasinConfig;
+  }
+
+  /** Changes the given fields of a basin's config; returns the new config. @throws BasinNotFoundError. */
+  async reconfigure(input: { basin: string } & BasinConfig): Promise<BasinConfig> {
+    assertOpen(this.#context);
+    const { basin, ...patch } = input;
+    const changes = checkBasinConfig(patch);
+    return this.#context.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('basins')
+        .select('config')
+        .where('name', '=', basin)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!row) throw new BasinNotFoundError(basin);
+      const config: BasinConfig = { ...(row.config as BasinConfig), ...changes };
+      await trx.updateTable('basins').set(columns(config)).where('name', '=', basin).execute();
+      return config;
+    });
+  }
+
+  /** Deletes a basin with all its streams and records. @throws BasinNotFoundError. */
+  async delete(input: { basin: string }): Promise<void> {
+    assertOpen(this.#context);
+    const deleted = await this.#context.db.transaction().execute(async (trx) => {
+      await trx
+        .deleteFrom('records')
+        .where('stream_id', 'in', trx.selectFrom('streams').select('id').where('basin', '=', input.basin))
+        .execute();
+      const row = await trx
+        .deleteFrom('basins')
+        .where('name', '=', input.basin)
+        .returning('name')
+        .executeTakeFirst();
+      return row !== undefined;
+    });
+    if (!deleted) throw new BasinNotFoundError(input.basin);
+  }
+}
+
+function columns(config: BasinConfig) {
+  const timestamping = config.defaultStreamConfig?.timestamping;
+  return {
+    config: JSON.stringify(config),
+    create_stream_on_append: config.createStreamOnAppend ?? false,
+    create_stream_on_read: config.createStreamOnRead ?? false,
+    ts_mode: timestampingCode(timestamping?.mode),
+    ts_uncapped: timestamping?.uncapped ?? false,
+  };
+}

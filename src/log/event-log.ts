@@ -1,0 +1,184 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import { z } from 'zod';
+import { migrate } from '../db/migrate.js';
+import { checkSchemaName, DEFAULT_SCHEMA } from '../db/schema-name.js';
+import type { Database } from '../db/tables.js';
+import { appendStatement } from './append-statement.js';
+import { Basin } from './basin.js';
+import { Basins } from './basins.js';
+import { InvalidArgumentError, StorageError } from './errors.js';
+import type { LogContext, Statements } from './log-context.js';
+import { checkBasinName } from './names.js';
+import { readStatement, seekTimestampStatement } from './read-statement.js';
+import type { Stream } from './stream.js';
+import { Sweeper } from './sweep.js';
+import { Watcher } from './watcher.js';
+
+/** The basin `log.stream(name)` uses; it creates streams on their first append. */
+export const DEFAULT_BASIN = 'default-basin';
+
+const connectOptionsSchema = z
+  .object({
+    connectionString: z.string().min(1).optional(),
+    pool: z.instanceof(pg.Pool).optional(),
+    max: z.number().int().positive().optional(),
+    schema: z.string().optional(),
+    basin: z.string().optional(),
+    migrate: z.boolean().optional(),
+    sweepIntervalMs: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+/** Options of {@link EventLog.connect}. */
+export interface ConnectOptions {
+  /** A Postgres connection string; fencepost makes and owns a pool. Default: `DATABASE_URL`. */
+  connectionString?: string;
+  /** Use this pool instead (not closed by `close()`). */
+  pool?: pg.Pool;
+  /** Pool size when fencepost makes the pool (default 10). */
+  max?: number;
+  /** The Postgres schema holding fencepost's tables (default `fencepost`). */
+  schema?: string;
+  /** The basin `log.stream()` uses (default `default-basin`). */
+  basin?: string;
+  /** Apply pending migrations on connect (default true). */
+  migrate?: boolean;
+  /** How often trimmed records are deleted, in ms; 0 turns the background sweep off (default 30000). */
+  sweepIntervalMs?: number;
+}
+
+/**
+ * A connection to fencepost's log in one Postgres database and schema.
+ *
+ * @example
+ * const log = await EventLog.connect({ connectionString: process.env.DATABASE_URL, max: 16 });
+ * const ack = await log.stream('orders-42').append([{ body: 'hello' }], { matchSeqNum: 0 });
+ * await log.close();
+ */
+export class EventLog {
+  readonly #context: LogContext;
+  readonly #ownsPool: boolean;
+  readonly #defaultBasin: string;
+  readonly #sweeper: Sweeper;
+  /** Create, list, configure and delete basins. */
+  readonly basins: Basins;
+
+  private constructor(context: LogContext, ownsPool: boolean, defaultBasin: string, sweepIntervalMs: number) {
+    this.#context = context;
+    this.#ownsPool = ownsPool;
+    this.#defaultBasin = defaultBasin;
+    this.basins = new Basins(context);
+    this.#sweeper = new Sweeper(context, sweepIntervalMs);
+  }
+
+  /**
+   * Connects, applies pending migrations (unless `migrate: false`) and starts the background sweep.
+   *
+   * @throws InvalidArgumentError for bad options; StorageError when the database cannot be reached or a
+   *   migration fails.
+   */
+  static async connect(options: ConnectOptions = {}): Promise<EventLog> {
+    const parsed = connectOptionsSchema.safeParse(options);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new InvalidArgumentError(
+        `EventLog.connect: ${issue.path.join('.') || 'options'}: ${issue.message}`,
+      );
+    }
+    const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
+    const defaultBasin = options.basin === undefined ? DEFAULT_BASIN : checkBasinName(options.basin);
+    const connectionString = options.connectionString ?? process.env.DATABASE_URL;
+    if (!options.pool && !connectionString) {
+      throw new InvalidArgumentError('EventLog.connect needs a connectionString, a pool, or DATABASE_URL');
+    }
+    const pool = options.pool ?? new pg.Pool({ connectionString, max: options.max ?? 10 });
+    if (!options.pool) pool.on('error', () => undefined); // an idle client's lost connection is replaced on demand
+    const db = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: poolWithoutEnd(pool) }),
+    }).withSchema(schema);
+    if (options.migrate !== false) {
+      const result = await migrate(db as unknown as Kysely<unknown>, schema);
+      if (result.error) {
+        if (!options.pool) await pool.end();
+        throw new StorageError(`migrating schema ${schema} failed: ${String(result.error)}`, {
+          cause: result.error,
+        });
+      }
+    }
+    const context: LogContext = {
+      pool,
+      schema,
+      db,
+      statements: statements(schema),
+      watcher: new Watcher(pool, schema),
+      state: { closed: false },
+    };
+    return new EventLog(context, !options.pool, defaultBasin, options.sweepIntervalMs ?? 30_000);
+  }
+
+  /** The schema this log lives in. */
+  get schema(): string {
+    return this.#context.schema;
+  }
+
+  /** The underlying pool (for running migrations or read models next to the log). */
+  get pool(): pg.Pool {
+    return this.#context.pool;
+  }
+
+  /**
+   * A stream of the default basin.
+   *
+   * @throws InvalidArgumentError for a bad stream name.
+   */
+  stream(name: string): Stream {
+    return this.basin(this.#defaultBasin).stream(name);
+  }
+
+  /**
+   * A basin handle; the basin need not exist yet (create it with `log.basins.create`).
+   *
+   * @throws InvalidArgumentError for a name S2 would refuse.
+   */
+  basin(name: string): Basin {
+    return new Basin(this.#context, name === this.#defaultBasin ? name : checkBasinName(name));
+  }
+
+  /**
+   * Deletes records below each stream's trim point now, instead of waiting for the background sweep.
+   * Returns how many were deleted.
+   */
+  async sweep(): Promise<number> {
+    return this.#sweeper.sweep();
+  }
+
+  /** Stops the sweep and followers, and ends the pool if fencepost made it. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#context.state.closed) return;
+    this.#context.state.closed = true;
+    await this.#sweeper.stop();
+    await this.#context.watcher.close();
+    if (this.#ownsPool) await this.#context.pool.end();
+  }
+}
+
+function statements(schema: string): Statements {
+  const name = (role: string) => `fencepost.${schema}.${role}.v1`;
+  return {
+    append: { name: name('append'), text: appendStatement(schema) },
+    read: { name: name('read'), text: readStatement(schema) },
+    seekTimestamp: { name: name('seek-timestamp'), text: seekTimestampStatement(schema) },
+  };
+}
+
+/** Kysely ends the pool it was given when destroyed; fencepost ends it itself, and only when it owns it. */
+function poolWithoutEnd(pool: pg.Pool): pg.Pool {
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property === 'end') return async () => undefined;
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}

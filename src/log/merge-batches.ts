@@ -1,0 +1,46 @@
+import type { EncodedBatch } from './encode-batch.js';
+
+/**
+ * Lays several encoded batches end to end as one, for one statement: bodies and headers concatenated, offsets
+ * and trim positions shifted, the last fence's token kept.
+ */
+export function mergeBatches(batches: readonly EncodedBatch[]): EncodedBatch {
+  if (batches.length === 1) return batches[0]!;
+  const merged: EncodedBatch = {
+    count: 0,
+    body: Buffer.concat(batches.map((b) => b.body)),
+    bodyOffsets: [],
+    bodyLengths: [],
+    headers: [],
+    headerOffsets: [],
+    headerCounts: [],
+    timestamps: [],
+    missingTimestamp: false,
+    newToken: null,
+    trimTargets: [],
+    trimPositions: [],
+    sizes: [],
+    meteredBytes: 0,
+  };
+  let bodyBase = 0;
+  for (const batch of batches) {
+    const headerBase = merged.headers.length;
+    for (let i = 0; i < batch.count; i++) {
+      merged.bodyOffsets.push(batch.bodyOffsets[i]! + bodyBase);
+      merged.headerOffsets.push(batch.headerOffsets[i]! + headerBase);
+    }
+    merged.bodyLengths.push(...batch.bodyLengths);
+    merged.headers.push(...batch.headers);
+    merged.headerCounts.push(...batch.headerCounts);
+    merged.timestamps.push(...batch.timestamps);
+    merged.sizes.push(...batch.sizes);
+    merged.trimTargets.push(...batch.trimTargets);
+    merged.trimPositions.push(...batch.trimPositions.map((p) => p + merged.count));
+    merged.missingTimestamp ||= batch.missingTimestamp;
+    merged.newToken = batch.newToken ?? merged.newToken;
+    merged.meteredBytes += batch.meteredBytes;
+    merged.count += batch.count;
+    bodyBase += batch.body.length;
+  }
+  return merged;
+}

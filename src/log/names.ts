@@ -1,0 +1,50 @@
+import { InvalidArgumentError } from './errors.js';
+import { MAX_STREAM_NAME_BYTES } from './limits.js';
+
+const BASIN_NAME = /^[a-z0-9][a-z0-9-]{6,46}[a-z0-9]$/;
+
+/**
+ * Checks a stream name: 1–512 bytes of UTF-8, not `.` or `..`, no NUL (Postgres text cannot hold one).
+ * Lone surrogates are rejected too: they have no UTF-8 encoding, so the name could not be read back exactly.
+ *
+ * @throws InvalidArgumentError naming the rule and the value.
+ */
+export function checkStreamName(name: unknown): string {
+  if (typeof name !== 'string')
+    throw new InvalidArgumentError(`stream name must be a string; got ${typeof name}`);
+  const bytes = Buffer.byteLength(name, 'utf8');
+  if (bytes < 1 || bytes > MAX_STREAM_NAME_BYTES) {
+    throw new InvalidArgumentError(
+      `stream name must be 1–${MAX_STREAM_NAME_BYTES} bytes of UTF-8; got ${bytes} bytes: ${preview(name)}`,
+    );
+  }
+  if (name === '.' || name === '..')
+    throw new InvalidArgumentError(`stream name must not be "." or ".."; got "${name}"`);
+  if (name.includes('\0'))
+    throw new InvalidArgumentError(`stream name must not contain NUL; got ${preview(name)}`);
+  if (!name.isWellFormed()) {
+    throw new InvalidArgumentError(
+      `stream name must be valid Unicode (no lone surrogates); got ${preview(name)}`,
+    );
+  }
+  return name;
+}
+
+/**
+ * Checks a basin name as S2 does: 8–48 characters of `a-z`, `0-9` and `-`, starting and ending with a letter
+ * or digit.
+ *
+ * @throws InvalidArgumentError naming the rule and the value.
+ */
+export function checkBasinName(name: unknown): string {
+  if (typeof name !== 'string' || !BASIN_NAME.test(name)) {
+    throw new InvalidArgumentError(
+      `basin name must be 8–48 characters of a-z, 0-9 and "-", starting and ending with a letter or digit; got ${preview(String(name))}`,
+    );
+  }
+  return name;
+}
+
+function preview(name: string): string {
+  return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
+}

@@ -1,0 +1,99 @@
+import { StorageError } from './errors.js';
+import { decodeRecord } from './decode.js';
+import type { LogContext } from './log-context.js';
+import { checkAs, checkStart, nonNegativeInteger, type Start } from './read-options.js';
+import { readPage, type RawPage } from './read-page.js';
+import { POLL_MS } from './read.js';
+import type { ReadAs, ReadLimits, ReadStart, SequencedRecord } from './types.js';
+import { waitFor } from './wait.js';
+
+/** Records and metered bytes fetched per round trip by sessions; bounds a session's memory. */
+const PAGE_RECORDS = 2000;
+const PAGE_BYTES = 4 * 1024 * 1024;
+const MAX_BACKOFF_MS = 2000;
+
+export interface ReadSessionOptions<A extends ReadAs = 'string'> extends ReadStart, ReadLimits {
+  as?: A;
+  signal?: AbortSignal;
+}
+
+/**
+ * Reads a stream from a start in pages, one record at a time, until a limit (`count`, `bytes`, `until`) or
+ * the tail; with `follow`, waits at the tail for new records until the signal aborts. A lost connection is
+ * retried with backoff from the next unread seqNum, so nothing is skipped or repeated.
+ */
+export async function* readSession<A extends ReadAs = 'string'>(
+  context: LogContext,
+  basin: string,
+  stream: string,
+  options: ReadSessionOptions<A>,
+  follow: boolean,
+): AsyncGenerator<SequencedRecord<A extends 'bytes' ? Uint8Array : string>, void, undefined> {
+  let start: Start = checkStart(options);
+  let count = options.count === undefined ? Infinity : nonNegativeInteger(options.count, 'count');
+  let bytes = options.bytes === undefined ? Infinity : nonNegativeInteger(options.bytes, 'bytes');
+  const until = options.until === undefined ? undefined : nonNegativeInteger(options.until, 'until');
+  checkAs(options.as);
+  const { signal } = options;
+  let failures = 0;
+  const fetch = async (): Promise<RawPage | undefined> => {
+    try {
+      const page = await readPage(context, basin, stream, start, {
+        count: Math.min(count, PAGE_RECORDS),
+        bytes: Math.min(bytes, PAGE_BYTES),
+        until,
+      });
+      failures = 0;
+      return page;
+    } catch (error) {
+      if (!follow || !(error instanceof StorageError) || signal?.aborted) throw error;
+      failures++;
+      await waitFor(never, Math.min(MAX_BACKOFF_MS, 25 * 2 ** failures), signal);
+      return undefined;
+    }
+  };
+  while (count > 0 && bytes > 0 && !signal?.aborted) {
+    let page = await fetch();
+    if (page === undefined) continue;
+    if (page.records.length === 0) {
+      start = { seqNum: page.start };
+      const cutByUntil = page.start < page.tail.seqNum;
+      if (!follow || cutByUntil) return;
+      // At the tail: subscribe to wake-ups first, then look once more, so no append falls in between.
+      await context.watcher.prepare(basin, stream);
+      const subscription = context.watcher.subscribe(basin, stream);
+      try {
+        page = await fetch();
+        if (page === undefined) continue;
+        if (page.records.length === 0) {
+          await waitFor(subscription.woken, POLL_MS, signal);
+          continue;
+        }
+      } finally {
+        subscription.cancel();
+      }
+    }
+    for (const record of page.records) {
+      const size = meteredSize(record);
+      if (size > bytes) return;
+      count--;
+      bytes -= size;
+      start = { seqNum: record.seqNum + 1 };
+      yield decodeRecord(record, options.as);
+      if (signal?.aborted) return;
+    }
+  }
+}
+
+const never = new Promise<void>(() => {});
+
+async function subscribe(context: LogContext, basin: string, stream: string) {
+  await context.watcher.prepare(basin, stream);
+  return context.watcher.subscribe(basin, stream);
+}
+
+function meteredSize(record: SequencedRecord<Buffer>): number {
+  let size = 8 + record.body.length;
+  for (const [name, value] of record.headers) size += 2 + name.length + value.length;
+  return size;
+}

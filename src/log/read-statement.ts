@@ -1,0 +1,59 @@
+import { qualified } from '../db/schema-name.js';
+
+/**
+ * A read, as one statement: the stream row (kind 0: `seq_num` is the tail, `timestamp` the last timestamp,
+ * `start` where the read starts),
+ * then up to `$5` records (kind 1) from the start, in seqNum order, below the trim point never. The start is
+ * `$3` (a seqNum), else the tail minus `$4` (a tail offset), else the tail; the `until` (`$7`, exclusive
+ * timestamp) and `bytes` (`$6`, metered; the first record always counts) bounds are applied to the limited
+ * rows, so a read never scans past `count` records.
+ */
+export function readStatement(schema: string): string {
+  const streams = qualified(schema, 'streams');
+  const records = qualified(schema, 'records');
+  return `
+with s as (
+  select id, next_seq, last_ts,
+    greatest(trim_point, coalesce($3::bigint, s.next_seq - $4::bigint, s.next_seq), 0) as start
+  from ${streams} s where basin = $1 and name = $2
+),
+page as (
+  select r.seq_num, r.timestamp, r.headers, r.body, r.size, sum(r.size) over (order by r.seq_num) as cum
+  from s join ${records} r on r.stream_id = s.id
+  where r.seq_num >= s.start
+  order by r.seq_num
+  limit $5
+)
+select 0 as kind, s.next_seq as seq_num, s.last_ts as timestamp, null::bytea[] as headers, null::bytea as body,
+  s.start
+from s
+union all
+select 1, p.seq_num, p.timestamp, p.headers, p.body, null
+from page p
+where ($7::bigint is null or p.timestamp < $7::bigint) and (p.cum <= $6::bigint or p.cum = p.size)`;
+}
+
+/**
+ * The first seqNum at or after the trim point whose timestamp is at least `$3`, or the tail: a binary search
+ * over seqNums (timestamps are monotonic per stream), so it probes the primary key about log2(n) times and
+ * needs no index on timestamps. Returns no row when the stream does not exist.
+ */
+export function seekTimestampStatement(schema: string): string {
+  const streams = qualified(schema, 'streams');
+  const records = qualified(schema, 'records');
+  return `
+with recursive s as (
+  select id, trim_point, next_seq from ${streams} where basin = $1 and name = $2
+),
+search (lo, hi) as (
+  select trim_point, next_seq from s
+  union all
+  select case when r.timestamp >= $3::bigint then search.lo else m.mid + 1 end,
+         case when r.timestamp >= $3::bigint then m.mid else search.hi end
+  from search
+  cross join lateral (select (search.lo + search.hi) / 2 as mid) m
+  join ${records} r on r.stream_id = (select id from s) and r.seq_num = m.mid
+  where search.lo < search.hi
+)
+select min(lo) as seq_num from search where lo >= hi`;
+}

@@ -1,0 +1,56 @@
+import { RangeNotSatisfiableError } from './errors.js';
+import { decodeRecord } from './decode.js';
+import type { LogContext } from './log-context.js';
+import { checkUnaryRead } from './read-options.js';
+import { readPage } from './read-page.js';
+import type { ReadAs, ReadBatch, ReadOptions } from './types.js';
+import { waitFor } from './wait.js';
+
+/** How often a waiting read re-checks the tail when no wake-up came (a lost notification, say). */
+export const POLL_MS = 1000;
+
+/**
+ * A unary read (see {@link Stream.read}).
+ *
+ * @throws RangeNotSatisfiableError, StreamNotFoundError, BasinNotFoundError, InvalidArgumentError, StorageError.
+ */
+export async function readUnary<A extends ReadAs = 'string'>(
+  context: LogContext,
+  basin: string,
+  stream: string,
+  options: ReadOptions<A>,
+): Promise<ReadBatch<A extends 'bytes' ? Uint8Array : string>> {
+  const read = checkUnaryRead(options);
+  const deadline = Date.now() + read.waitMs;
+  for (;;) {
+    const subscription =
+      read.waitMs > 0 &&
+      (await context.watcher.prepare(basin, stream), context.watcher.subscribe(basin, stream));
+    try {
+      const page = await readPage(context, basin, stream, read.start, read);
+      if (page.records.length > 0) {
+        return { records: page.records.map((r) => decodeRecord(r, options.as)), tail: page.tail };
+      }
+      const requested = 'seqNum' in read.start ? read.start.seqNum : undefined;
+      if (requested !== undefined && requested > page.tail.seqNum && !read.clamp) {
+        throw new RangeNotSatisfiableError(page.tail, `seqNum ${requested}`);
+      }
+      if (page.start < page.tail.seqNum) return { records: [], tail: page.tail }; // bounded by `until`
+      if (read.waitMs === 0) throw new RangeNotSatisfiableError(page.tail, describe(read.start));
+      const left = deadline - Date.now();
+      if (left <= 0 || options.signal?.aborted) return { records: [], tail: page.tail };
+      await waitFor(
+        subscription ? subscription.woken : new Promise(() => {}),
+        Math.min(left, POLL_MS),
+        options.signal,
+      );
+    } finally {
+      if (subscription) subscription.cancel();
+    }
+  }
+}
+
+function describe(start: object): string {
+  const [key, value] = Object.entries(start)[0] ?? ['tail', true];
+  return key === 'tail' ? 'at the tail' : `${key} ${String(value)}`;
+}

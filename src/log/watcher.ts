@@ -1,0 +1,145 @@
+import type pg from 'pg';
+import { qualified } from '../db/schema-name.js';
+import { notifyChannel } from './append-statement.js';
+
+/** How long a follower's mark asks appenders in other processes to notify, and when it is renewed. */
+const WATCH_SECONDS = 60;
+const RENEW_AFTER_MS = 20_000;
+
+type Wake = () => void;
+
+/**
+ * Wakes followers waiting at a stream's tail. Appends through this process wake them directly; appends from
+ * other processes reach them by NOTIFY on one LISTEN connection per log. An append notifies only while some
+ * follower has marked the stream as watched (`streams.watched_until`), so unwatched streams pay nothing for
+ * notifications. Followers also poll, so a lost LISTEN connection delays them but never loses records.
+ * Internal.
+ */
+export class Watcher {
+  readonly #pool: pg.Pool;
+  readonly #schema: string;
+  readonly #byName = new Map<string, Set<Wake>>();
+  readonly #byId = new Map<string, Set<Wake>>();
+  readonly #marked = new Map<string, { id: string; at: number }>();
+  #listener: pg.PoolClient | undefined;
+  #connecting: Promise<boolean> | undefined;
+  #closed = false;
+
+  constructor(pool: pg.Pool, schema: string) {
+    this.#pool = pool;
+    this.#schema = schema;
+  }
+
+  /** Called after an append in this process committed. */
+  appended(basin: string, stream: string): void {
+    wakeAll(this.#byName.get(key(basin, stream)));
+  }
+
+  /**
+   * Subscribes to the next change of a stream: an append here, a notification, a lost LISTEN connection or
+   * close. Call before re-reading the tail, then await `woken` if the read found nothing new.
+   */
+  subscribe(basin: string, stream: string): { woken: Promise<void>; cancel(): void } {
+    const k = key(basin, stream);
+    const id = this.#marked.get(k)?.id;
+    let wake!: Wake;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const cancel = () => {
+      this.#byName.get(k)?.delete(wake);
+      if (id !== undefined) this.#byId.get(id)?.delete(wake);
+    };
+    const once = () => {
+      cancel();
+      wake();
+    };
+    add(this.#byName, k, once);
+    if (id !== undefined) add(this.#byId, id, once);
+    if (this.#closed) once();
+    return { woken, cancel };
+  }
+
+  /**
+   * Makes sure notifications for this stream reach this process: LISTEN is on, and the stream is marked
+   * watched (renewed every 20 s). Returns false when that failed (the caller then polls).
+   */
+  async prepare(basin: string, stream: string): Promise<boolean> {
+    if (this.#closed || !(await this.#listen())) return false;
+    const k = key(basin, stream);
+    const mark = this.#marked.get(k);
+    if (mark && Date.now() - mark.at < RENEW_AFTER_MS) return true;
+    try {
+      const result = await this.#pool.query<{ id: string }>({
+        text: `update ${qualified(this.#schema, 'streams')}
+               set watched_until = clock_timestamp() + make_interval(secs => $3)
+               where basin = $1 and name = $2 returning id`,
+        values: [basin, stream, WATCH_SECONDS],
+      });
+      const id = result.rows[0]?.id;
+      if (id === undefined) return false;
+      this.#marked.set(k, { id, at: Date.now() });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Stops listening and wakes every waiter. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const wakes of [...this.#byName.values()]) wakeAll(wakes);
+    await this.#connecting?.catch(() => undefined);
+    const listener = this.#listener;
+    this.#listener = undefined;
+    listener?.release(true);
+  }
+
+  async #listen(): Promise<boolean> {
+    if (this.#listener) return true;
+    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
+    return this.#connecting;
+  }
+
+  async #connect(): Promise<boolean> {
+    let client: pg.PoolClient | undefined;
+    try {
+      client = await this.#pool.connect();
+      const listener = client;
+      listener.on('notification', (message) => {
+        if (message.payload !== undefined) wakeAll(this.#byId.get(message.payload));
+      });
+      listener.on('error', () => this.#lost(listener));
+      await listener.query(`listen "${notifyChannel(this.#schema)}"`);
+      if (this.#closed) {
+        listener.release(true);
+        return false;
+      }
+      this.#listener = listener;
+      return true;
+    } catch {
+      client?.release(true);
+      return false;
+    }
+  }
+
+  #lost(client: pg.PoolClient): void {
+    if (this.#listener !== client) return;
+    this.#listener = undefined;
+    client.release(true);
+    // Notifications may have been missed: every waiter re-reads, and the next wait listens again.
+    for (const wakes of [...this.#byName.values()]) wakeAll(wakes);
+  }
+}
+
+function key(basin: string, stream: string): string {
+  return `${basin}\u0000${stream}`;
+}
+
+function add(map: Map<string, Set<Wake>>, k: string, wake: Wake): void {
+  let set = map.get(k);
+  if (!set) map.set(k, (set = new Set()));
+  set.add(wake);
+}
+
+function wakeAll(wakes: Set<Wake> | undefined): void {
+  if (wakes) for (const wake of [...wakes]) wake();
+}
