@@ -87,11 +87,6 @@ export async function* readSession<A extends ReadAs = 'string'>(
 
 const never = new Promise<void>(() => {});
 
-async function subscribe(context: LogContext, basin: string, stream: string) {
-  await context.watcher.prepare(basin, stream);
-  return context.watcher.subscribe(basin, stream);
-}
-
 function meteredSize(record: SequencedRecord<Buffer>): number {
   let size = 8 + record.body.length;
   for (const [name, value] of record.headers) size += 2 + name.length + value.length;
