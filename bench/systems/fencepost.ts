@@ -1,0 +1,133 @@
+/** fencepost, the system under test, through its public API (`src/index.ts`). */
+import pg from 'pg';
+import { EventLog, SeqNumMismatchError, StreamNotFoundError } from '../../src/index.js';
+import { BODY, EVENT_TYPE } from '../workloads.js';
+import type { BenchSystem, SystemFactory } from './system.js';
+import { check, race, spreadAppends, timed } from './system.js';
+
+export const SCHEMA = 'fp_bench';
+
+const RECORD = { body: BODY, headers: [['type', EVENT_TYPE]] as [string, string][] };
+
+export const create: SystemFactory = async ({ connectionString, poolSize }) => {
+  const log = await EventLog.connect({ connectionString, max: poolSize, schema: SCHEMA });
+  // Only for reset(): a connection of its own, outside the log's pool.
+  const admin = new pg.Client({ connectionString });
+  await admin.connect();
+
+  const tail = async (stream: string): Promise<number> => (await log.stream(stream).checkTail()).seqNum;
+
+  const system: BenchSystem = {
+    name: 'fencepost',
+    notes: {
+      'append-seq': 'stream.append([record], { matchSeqNum: i })',
+      'append-16': 'the same, 16 in flight; EventLog.connect({ max: 16 })',
+      'append-batch': 'stream.append(100 records, { matchSeqNum })',
+      'race-8':
+        'checkTail() (StreamNotFoundError = tail 0: the first append creates the stream) then ' +
+        'append({ matchSeqNum: tail.seqNum }); SeqNumMismatchError is the conflict',
+      'read-10k': 'for await (const r of stream.readSession({ seqNum: 0 })): the catch-up iterator',
+      session: 'appendSession(): submit every 1-record batch with matchSeqNum, await all acks, close()',
+      reset: 'TRUNCATE records, streams (keeps basins and the migration tables); fresh stream names per run',
+    },
+
+    async reset() {
+      await admin.query(`truncate "${SCHEMA}".records, "${SCHEMA}".streams cascade`);
+    },
+
+    async appendSeq(p, { prefix }) {
+      const stream = log.stream(`${prefix}-seq`);
+      const { ms } = await timed(async () => {
+        for (let i = 0; i < p.count; i++) await stream.append([RECORD], { matchSeqNum: i });
+      });
+      check('append-seq tail', await tail(`${prefix}-seq`), p.count);
+      return { records: p.count, ms };
+    },
+
+    async append16(p, { prefix }) {
+      const { ms } = await timed(() =>
+        spreadAppends(p, async (s, v) => {
+          await log.stream(`${prefix}-s${s}`).append([RECORD], { matchSeqNum: v });
+        }),
+      );
+      check('append-16 tail of stream 0', await tail(`${prefix}-s0`), Math.ceil(p.count / p.streams));
+      return { records: p.count, ms };
+    },
+
+    async appendBatch(p, { prefix }) {
+      const stream = log.stream(`${prefix}-batch`);
+      const batch = Array.from({ length: p.batchSize }, () => RECORD);
+      const { ms } = await timed(async () => {
+        for (let i = 0; i < p.batches; i++) await stream.append(batch, { matchSeqNum: i * p.batchSize });
+      });
+      check('append-batch tail', await tail(`${prefix}-batch`), p.batches * p.batchSize);
+      return { records: p.batches * p.batchSize, ms };
+    },
+
+    async race8(p, { prefix }) {
+      const stream = log.stream(`${prefix}-race`);
+      const { ms, value: conflicts } = await timed(() =>
+        race(p, async () => {
+          // The stream does not exist until the first append creates it (as with the other systems).
+          const seqNum = await stream.checkTail().then(
+            (t) => t.seqNum,
+            (error: unknown) => {
+              if (error instanceof StreamNotFoundError) return 0;
+              throw error;
+            },
+          );
+          try {
+            await stream.append([RECORD], { matchSeqNum: seqNum });
+            return true;
+          } catch (error) {
+            if (error instanceof SeqNumMismatchError) return false;
+            throw error;
+          }
+        }),
+      );
+      check('race-8 tail', await tail(`${prefix}-race`), p.total);
+      return { records: p.total, ms, conflicts };
+    },
+
+    async read10k(p, { prefix }) {
+      const stream = log.stream(`${prefix}-read`);
+      const batch = Array.from({ length: 1000 }, () => RECORD);
+      for (let seq = 0; seq < p.records; seq += batch.length) {
+        await stream.append(batch.slice(0, p.records - seq), { matchSeqNum: seq });
+      }
+      const { ms } = await timed(async () => {
+        for (let pass = 0; pass < p.passes; pass++) {
+          let next = 0;
+          let bytes = 0;
+          for await (const record of stream.readSession({ seqNum: 0 })) {
+            check('read-10k order', record.seqNum, next);
+            next++;
+            bytes += record.body.length;
+          }
+          check('read-10k records', next, p.records);
+          check('read-10k body chars', bytes, p.records * BODY.length);
+        }
+      });
+      return { records: p.records * p.passes, ms };
+    },
+
+    async session(p, { prefix }) {
+      const stream = log.stream(`${prefix}-session`);
+      const { ms } = await timed(async () => {
+        const session = stream.appendSession();
+        const acks: Promise<unknown>[] = [];
+        for (let i = 0; i < p.count; i++) acks.push(session.submit([RECORD], { matchSeqNum: i }));
+        await Promise.all(acks);
+        await session.close();
+      });
+      check('session tail', await tail(`${prefix}-session`), p.count);
+      return { records: p.count, ms };
+    },
+
+    async close() {
+      await admin.end();
+      await log.close();
+    },
+  };
+  return system;
+};

@@ -1,0 +1,95 @@
+/** The compared systems, the workloads, their sizes and their targets: the shared vocabulary of the bench. */
+
+export const SYSTEMS = ['plain-pg', 'emmett', 'fencepost'] as const;
+export type SystemName = (typeof SYSTEMS)[number];
+
+/** The system every other one is divided by in the `vs plain-pg` column. */
+export const BASELINE: SystemName = 'plain-pg';
+
+/** Workloads run in rounds by the worker processes; `memory` runs once, in its own child process. */
+export const ROUND_WORKLOADS = [
+  'append-seq',
+  'append-16',
+  'append-batch',
+  'race-8',
+  'read-10k',
+  'session',
+] as const;
+export type RoundWorkload = (typeof ROUND_WORKLOADS)[number];
+export const WORKLOADS = [...ROUND_WORKLOADS, 'memory'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+/** Sizes of every workload. One object per mode, sent to the workers with each run. */
+export interface Params {
+  appendSeq: { count: number };
+  append16: { count: number; streams: number; concurrency: number };
+  appendBatch: { batches: number; batchSize: number };
+  race: { writers: number; total: number };
+  read: { records: number; passes: number; pageSize: number };
+  session: { count: number };
+  memory: { records: number; seedBatch: number };
+}
+
+export const FULL_PARAMS: Params = {
+  appendSeq: { count: 2_000 },
+  append16: { count: 10_000, streams: 1_000, concurrency: 16 },
+  appendBatch: { batches: 100, batchSize: 100 },
+  race: { writers: 8, total: 2_000 },
+  // Three timed passes over the same stream per round: one 10k read takes tens of milliseconds, too short to
+  // time alone on a noisy machine. The rate is records read / time of all passes. plain-pg reads in keyset
+  // pages of `pageSize`, the page fencepost's readSession fetches (PAGE_RECORDS in src/log/read-session.ts).
+  read: { records: 10_000, passes: 3, pageSize: 2_000 },
+  session: { count: 10_000 },
+  memory: { records: 1_000_000, seedBatch: 1_000 },
+};
+
+/** `--quick`: small enough for CI, large enough that every code path runs. */
+export const QUICK_PARAMS: Params = {
+  appendSeq: { count: 200 },
+  append16: { count: 1_000, streams: 100, concurrency: 16 },
+  appendBatch: { batches: 10, batchSize: 100 },
+  race: { writers: 8, total: 200 },
+  read: { records: 2_000, passes: 1, pageSize: 2_000 },
+  session: { count: 1_000 },
+  memory: { records: 20_000, seedBatch: 1_000 },
+};
+
+/** The untimed warm-up round before the measured ones (JIT, prepared statements, pools, caches). */
+export const WARMUP_PARAMS: Params = QUICK_PARAMS;
+
+export interface Target {
+  /** fencepost rate / plain-pg rate must be at least this. */
+  vsBaseline?: number;
+  /** fencepost rate / emmett rate must be at least this. */
+  vsEmmett?: number;
+}
+
+export const EMMETT_TARGET = 1.7;
+
+export const TARGETS: Record<Workload, Target> = {
+  'append-seq': { vsBaseline: 0.65, vsEmmett: EMMETT_TARGET },
+  'append-16': { vsBaseline: 0.6, vsEmmett: EMMETT_TARGET },
+  'append-batch': { vsBaseline: 0.75, vsEmmett: EMMETT_TARGET },
+  // Contention decides this one; plain-pg runs it for context only (no ratio, no target against it).
+  'race-8': { vsEmmett: EMMETT_TARGET },
+  'read-10k': { vsBaseline: 0.7, vsEmmett: EMMETT_TARGET },
+  // Compared with fencepost's own append-seq per-record rate; the brief sets no threshold.
+  session: {},
+  memory: {},
+};
+
+/** Workloads whose ratio against plain-pg means nothing (reported as n/a). */
+export const NO_BASELINE_RATIO: ReadonlySet<Workload> = new Set<Workload>(['race-8', 'session']);
+
+/** Peak resident memory allowed while reading and following the 1,000,000-record stream. */
+export const MEMORY_LIMIT_MB = 200;
+
+/** A ~100-byte JSON event body; the same bytes go to every system. */
+export const BODY = JSON.stringify({
+  orderId: 'ord-2024-000042',
+  customerId: 'cust-4711',
+  amount: 129.95,
+  currency: 'EUR',
+  items: 3,
+});
+export const EVENT_TYPE = 'OrderPlaced';
