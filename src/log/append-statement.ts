@@ -15,7 +15,8 @@ export function notifyChannel(schema: string): string {
  * 2. `created`: when the stream does not exist and its basin creates streams on append, the stream row is
  *    inserted with the batch already counted (the conditions are checked against a new stream: tail 0, token '').
  * 3. `ins`: the records, numbered from the reserved start. A conflict here is an error, never ignored.
- * 4. `cur`, only when nothing matched: a locking read of the stream row, which sees its newest version, so a
+ * 4. `cur`, only when nothing matched: a FOR SHARE read of the stream row, which waits for an append in flight
+ *    and then sees the newest version (FOR KEY SHARE would not: it ignores non-key updates), so a
  *    failed condition reports the true tail or token.
  *
  * Parameters: see {@link appendParameters}. Rows: one `ok` row, or one `conflict` row (the stream's current
@@ -92,7 +93,7 @@ cur as (
   select s.next_seq, s.last_ts, s.fencing_token, s.ts_mode
   from ${streams} s
   where s.basin = $1 and s.name = $2 and not exists (select 1 from target)
-  for key share
+  for share
 )
 select 'ok' as outcome, t.start, t.next_seq, t.last_ts, null::text as fencing_token, t.ts_mode,
   (select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - t.start + 1 = any($17::int[]))

@@ -5,6 +5,7 @@ import { migrate } from '../db/migrate.js';
 import { checkSchemaName, DEFAULT_SCHEMA } from '../db/schema-name.js';
 import type { Database } from '../db/tables.js';
 import { appendStatement } from './append-statement.js';
+import { connectClient } from './connect-client.js';
 import { Basin } from './basin.js';
 import { Basins } from './basins.js';
 import { InvalidArgumentError, StorageError } from './errors.js';
@@ -95,7 +96,7 @@ export class EventLog {
     const pool = options.pool ?? new pg.Pool({ connectionString, max: options.max ?? 10 });
     if (!options.pool) pool.on('error', () => undefined); // an idle client's lost connection is replaced on demand
     const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: poolWithoutEnd(pool) }),
+      dialect: new PostgresDialect({ pool: poolForKysely(pool) }),
     }).withSchema(schema);
     if (options.migrate !== false) {
       const result = await migrate(db as unknown as Kysely<unknown>, schema);
@@ -172,11 +173,15 @@ function statements(schema: string): Statements {
   };
 }
 
-/** Kysely ends the pool it was given when destroyed; fencepost ends it itself, and only when it owns it. */
-function poolWithoutEnd(pool: pg.Pool): pg.Pool {
+/**
+ * The pool as Kysely sees it: clients checked out with an error listener (see connectClient), and no `end`,
+ * since Kysely ends its pool when destroyed and fencepost ends the pool itself, only when it owns it.
+ */
+function poolForKysely(pool: pg.Pool): pg.Pool {
   return new Proxy(pool, {
     get(target, property, receiver) {
       if (property === 'end') return async () => undefined;
+      if (property === 'connect') return () => connectClient(target);
       const value = Reflect.get(target, property, receiver) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
     },

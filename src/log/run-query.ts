@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import pgLib from 'pg';
+import { connectClient } from './connect-client.js';
 import { IndefiniteAppendError, StorageError } from './errors.js';
 
 const int8 = (value: string): number => {
@@ -39,7 +40,7 @@ export async function runQuery<R extends object>(
 ): Promise<R[]> {
   let client: pg.PoolClient;
   try {
-    client = await pool.connect();
+    client = await connectClient(pool);
   } catch (cause) {
     throw new StorageError(`could not get a database connection: ${messageOf(cause)}`, { cause });
   }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { qualified } from '../db/schema-name.js';
 import { notifyChannel } from './append-statement.js';
+import { connectClient } from './connect-client.js';
 
 /** How long a follower's mark asks appenders in other processes to notify, and when it is renewed. */
 const WATCH_SECONDS = 60;
@@ -102,7 +103,7 @@ export class Watcher {
   async #connect(): Promise<boolean> {
     let client: pg.PoolClient | undefined;
     try {
-      client = await this.#pool.connect();
+      client = await connectClient(this.#pool);
       const listener = client;
       listener.on('notification', (message) => {
         if (message.payload !== undefined) wakeAll(this.#byId.get(message.payload));

@@ -1,0 +1,110 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventLog, SequencedRecord } from '../../src/index.js';
+import { uniqueName, useEventLog } from '../support/event-log.js';
+
+const fixture = useEventLog();
+let admin: pg.Pool;
+beforeAll(() => {
+  admin = new pg.Pool({ connectionString: fixture.connectionString, max: 2 });
+});
+afterAll(() => admin.end());
+
+async function connectAs(applicationName: string): Promise<EventLog> {
+  const url = new URL(fixture.connectionString);
+  url.searchParams.set('application_name', applicationName);
+  return fixture.connect({ connectionString: url.toString(), max: 4 });
+}
+
+/** Collects records from a follow until `n` arrived, then aborts it. */
+async function collect(log: EventLog, name: string, n: number, from = 0): Promise<SequencedRecord[]> {
+  const controller = new AbortController();
+  const seen: SequencedRecord[] = [];
+  for await (const record of log.stream(name).follow({ seqNum: from, signal: controller.signal })) {
+    seen.push(record);
+    if (seen.length === n) controller.abort();
+  }
+  return seen;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+describe('follow', () => {
+  it('catches up, then delivers records appended later, in order, until aborted', async () => {
+    const name = uniqueName('follow');
+    const stream = fixture.log.stream(name);
+    await stream.append([{ body: 'old 0' }, { body: 'old 1' }]);
+    const followed = collect(fixture.log, name, 6);
+    for (let i = 0; i < 4; i++) await stream.append([{ body: `new ${i}` }]);
+    const records = await followed;
+    expect(records.map((r) => r.body)).toEqual(['old 0', 'old 1', 'new 0', 'new 1', 'new 2', 'new 3']);
+  });
+
+  it('wakes on appends made through another connection pool (another process) by notification', async () => {
+    const name = uniqueName('cross');
+    await fixture.log.stream(name).append([{ body: 'first' }]);
+    const follower = await connectAs('fp-cross-follower');
+    const writer = await connectAs('fp-cross-writer');
+    const followed = collect(follower, name, 51);
+    // The follower marks the stream as watched before it waits at the tail.
+    await until(async () => {
+      const { rows } = await admin.query(
+        `select watched_until > now() as w from fencepost.streams where name = $1`,
+        [name],
+      );
+      return rows[0]?.w === true;
+    }, 'the follower to watch the stream');
+    for (let i = 0; i < 50; i++) await writer.stream(name).append([{ body: `w${i}` }]);
+    const records = await followed;
+    expect(records.map((r) => r.seqNum)).toEqual(Array.from({ length: 51 }, (_, i) => i));
+  });
+
+  it('resumes without gap or duplicate when its connections are terminated again and again', async () => {
+    const name = uniqueName('survivor');
+    const follower = await connectAs('fp-follower');
+    const total = 400;
+    await fixture.log.stream(name).append([{ body: 'seed' }]);
+    const followed = collect(follower, name, total);
+    let killed = 0;
+    const writer = (async () => {
+      for (let i = 1; i < total; i++) {
+        await fixture.log.stream(name).append([{ body: `r${i}` }]);
+        if (i % 40 === 0) {
+          const { rows } = await admin.query(
+            `select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'fp-follower'`,
+          );
+          killed += rows.length;
+        }
+      }
+    })();
+    const [records] = await Promise.all([followed, writer]);
+    expect(killed).toBeGreaterThan(0);
+    expect(records.map((r) => r.seqNum)).toEqual(Array.from({ length: total }, (_, i) => i));
+  });
+
+  it('stops at count, and ends at once when aborted while waiting', async () => {
+    const name = uniqueName('bounded');
+    await fixture.log.stream(name).append([{ body: 'a' }, { body: 'b' }, { body: 'c' }]);
+    const two = [];
+    for await (const record of fixture.log.stream(name).follow({ seqNum: 0, count: 2 }))
+      two.push(record.seqNum);
+    expect(two).toEqual([0, 1]);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const following = (async () => {
+      for await (const record of fixture.log.stream(name).follow({ seqNum: 0, signal: controller.signal })) {
+        seen.push(record.seqNum);
+      }
+    })();
+    await until(() => seen.length === 3, 'the catch-up');
+    controller.abort();
+    await following;
+    expect(seen).toEqual([0, 1, 2]);
+  });
+});
