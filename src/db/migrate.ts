@@ -63,6 +63,8 @@ export async function migrate(db: Kysely<unknown>, schema: string): Promise<Migr
     db,
     provider: new SqlFileMigrationProvider(schema),
     migrationTableSchema: schema,
+    migrationTableName: 'migrations',
+    migrationLockTableName: 'migrations_lock',
   });
   return migrator.migrateToLatest();
 }
