@@ -5,9 +5,9 @@
  * import { EventLog, SeqNumMismatchError } from 'fencepost';
  * const log = await EventLog.connect({ connectionString: process.env.DATABASE_URL });
  */
-export { EventLog, DEFAULT_BASIN, type ConnectOptions } from './log/event-log.js';
+export { EventLog, type ConnectOptions } from './log/event-log.js';
 export { Basin } from './log/basin.js';
-export { Basins } from './log/basins.js';
+export { Basins, DEFAULT_BASIN } from './log/basins.js';
 export { Stream } from './log/stream.js';
 export { Streams } from './log/streams.js';
 export { AppendSession } from './log/append-session.js';

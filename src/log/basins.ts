@@ -1,11 +1,14 @@
 import { sql } from 'kysely';
-import { checkBasinConfig, timestampingCode } from './config.js';
+import { checkBasinConfig, mergeStreamConfig, timestampingCode } from './config.js';
 import { BasinNotFoundError, InvalidArgumentError, ResourceAlreadyExistsError } from './errors.js';
 import { assertOpen, type LogContext } from './log-context.js';
-import { checkBasinName } from './names.js';
+import { checkBasinName, checkListBound } from './names.js';
 import type { BasinConfig, BasinInfo, ListOptions } from './types.js';
 
 const MAX_LIST_LIMIT = 1000;
+
+/** The basin the migrations create, which `log.stream(name)` uses unless told otherwise. */
+export const DEFAULT_BASIN = 'default-basin';
 
 /**
  * The basins of a log: create, list, configure, delete. Names follow the S2 SDK's `s2.basins`.
@@ -45,6 +48,8 @@ export class Basins {
         `limit must be an integer from 1 to ${MAX_LIST_LIMIT}; got ${String(limit)}`,
       );
     }
+    checkListBound(prefix, 'prefix');
+    if (startAfter !== undefined) checkListBound(startAfter, 'startAfter');
     let query = this.#context.db
       .selectFrom('basins')
       .select(['name', 'created_at'])
@@ -62,6 +67,7 @@ export class Basins {
   /** @throws BasinNotFoundError. */
   async getConfig(input: { basin: string }): Promise<BasinConfig> {
     assertOpen(this.#context);
+    checkBasinName(input.basin);
     const row = await this.#context.db
       .selectFrom('basins')
       .select('config')
@@ -75,6 +81,7 @@ export class Basins {
   async reconfigure(input: { basin: string } & BasinConfig): Promise<BasinConfig> {
     assertOpen(this.#context);
     const { basin, ...patch } = input;
+    checkBasinName(basin);
     const changes = checkBasinConfig(patch);
     return this.#context.db.transaction().execute(async (trx) => {
       const row = await trx
@@ -84,15 +91,31 @@ export class Basins {
         .forUpdate()
         .executeTakeFirst();
       if (!row) throw new BasinNotFoundError(basin);
-      const config: BasinConfig = { ...(row.config as BasinConfig), ...changes };
+      const current = row.config as BasinConfig;
+      const config: BasinConfig = { ...current, ...changes };
+      if (changes.defaultStreamConfig) {
+        config.defaultStreamConfig = mergeStreamConfig(
+          current.defaultStreamConfig ?? {},
+          changes.defaultStreamConfig,
+        );
+      }
       await trx.updateTable('basins').set(columns(config)).where('name', '=', basin).execute();
       return config;
     });
   }
 
-  /** Deletes a basin with all its streams and records. @throws BasinNotFoundError. */
+  /**
+   * Deletes a basin with all its streams and records. The default basin (`default-basin`), which every log
+   * uses for `log.stream()` unless told otherwise, cannot be deleted.
+   *
+   * @throws BasinNotFoundError, InvalidArgumentError.
+   */
   async delete(input: { basin: string }): Promise<void> {
     assertOpen(this.#context);
+    checkBasinName(input.basin);
+    if (input.basin === DEFAULT_BASIN) {
+      throw new InvalidArgumentError(`the default basin ${JSON.stringify(DEFAULT_BASIN)} cannot be deleted`);
+    }
     const deleted = await this.#context.db.transaction().execute(async (trx) => {
       await trx
         .deleteFrom('records')

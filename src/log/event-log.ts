@@ -7,7 +7,7 @@ import type { Database } from '../db/tables.js';
 import { appendStatement } from './append-statement.js';
 import { connectClient } from './connect-client.js';
 import { Basin } from './basin.js';
-import { Basins } from './basins.js';
+import { Basins, DEFAULT_BASIN } from './basins.js';
 import { InvalidArgumentError, StorageError } from './errors.js';
 import type { LogContext, Statements } from './log-context.js';
 import { checkBasinName } from './names.js';
@@ -15,9 +15,6 @@ import { readStatement, seekTimestampStatement } from './read-statement.js';
 import type { Stream } from './stream.js';
 import { Sweeper } from './sweep.js';
 import { Watcher } from './watcher.js';
-
-/** The basin `log.stream(name)` uses; it creates streams on their first append. */
-export const DEFAULT_BASIN = 'default-basin';
 
 const connectOptionsSchema = z
   .object({
@@ -143,7 +140,7 @@ export class EventLog {
    * @throws InvalidArgumentError for a name S2 would refuse.
    */
   basin(name: string): Basin {
-    return new Basin(this.#context, name === this.#defaultBasin ? name : checkBasinName(name));
+    return new Basin(this.#context, checkBasinName(name));
   }
 
   /**

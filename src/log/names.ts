@@ -48,3 +48,18 @@ export function checkBasinName(name: unknown): string {
 function preview(name: string): string {
   return JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name);
 }
+
+/**
+ * Checks a listing bound (`prefix`, `startAfter`): a string without NUL and without lone surrogates, which
+ * Postgres text could not hold exactly.
+ *
+ * @throws InvalidArgumentError naming the option and the value.
+ */
+export function checkListBound(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.includes('\0') || !value.isWellFormed()) {
+    throw new InvalidArgumentError(
+      `${name} must be a string of valid Unicode without NUL; got ${preview(String(value))}`,
+    );
+  }
+  return value;
+}

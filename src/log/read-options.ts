@@ -34,15 +34,15 @@ export interface UnaryRead {
 }
 
 /**
- * Checks a unary read's options: `count` 1–1000 (default 1000), `bytes` 1–1 MiB (default 1 MiB), `until`,
- * `clamp`, `wait` 0–60 seconds.
+ * Checks a unary read's options: `count` and `bytes` positive integers, capped at 1000 and 1 MiB as S2 caps
+ * unary reads (and defaulting to the caps), `until`, `clamp`, `wait` 0–60 seconds.
  *
  * @throws InvalidArgumentError naming the rule and the value.
  */
 export function checkUnaryRead(options: ReadOptions<'string' | 'bytes'>): UnaryRead {
   const start = checkStart(options);
-  const count = bounded(options.count, 'count', 1, MAX_READ_RECORDS, MAX_READ_RECORDS);
-  const bytes = bounded(options.bytes, 'bytes', 1, MAX_READ_BYTES, MAX_READ_BYTES);
+  const count = capped(options.count, 'count', MAX_READ_RECORDS);
+  const bytes = capped(options.bytes, 'bytes', MAX_READ_BYTES);
   const until = options.until === undefined ? undefined : nonNegativeInteger(options.until, 'until');
   const wait = options.wait ?? 0;
   if (typeof wait !== 'number' || !(wait >= 0 && wait <= MAX_READ_WAIT_SECONDS)) {
@@ -66,10 +66,10 @@ export function nonNegativeInteger(value: unknown, name: string): number {
   return value;
 }
 
-function bounded(value: unknown, name: string, min: number, max: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}; got ${String(value)}`);
+function capped(value: unknown, name: string, cap: number): number {
+  if (value === undefined) return cap;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`${name} must be a positive integer; got ${String(value)}`);
   }
-  return value;
+  return Math.min(value, cap);
 }

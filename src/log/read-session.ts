@@ -1,4 +1,4 @@
-import { StorageError } from './errors.js';
+import { RangeNotSatisfiableError, StorageError } from './errors.js';
 import { decodeRecord } from './decode.js';
 import type { LogContext } from './log-context.js';
 import { checkAs, checkStart, nonNegativeInteger, type Start } from './read-options.js';
@@ -13,13 +13,16 @@ const PAGE_BYTES = 4 * 1024 * 1024;
 const MAX_BACKOFF_MS = 2000;
 
 export interface ReadSessionOptions<A extends ReadAs = 'string'> extends ReadStart, ReadLimits {
+  /** Move a start beyond the tail to the tail instead of failing. */
+  clamp?: boolean;
   as?: A;
   signal?: AbortSignal;
 }
 
 /**
  * Reads a stream from a start in pages, one record at a time, until a limit (`count`, `bytes`, `until`) or
- * the tail; with `follow`, waits at the tail for new records until the signal aborts. A lost connection is
+ * the tail (a start beyond the tail is a RangeNotSatisfiableError unless `clamp`; the first record is returned
+ * even when it alone exceeds `bytes`); with `follow`, waits at the tail for new records until the signal aborts. A lost connection is
  * retried with backoff from the next unread seqNum, so nothing is skipped or repeated.
  */
 export async function* readSession<A extends ReadAs = 'string'>(
@@ -52,9 +55,19 @@ export async function* readSession<A extends ReadAs = 'string'>(
       return undefined;
     }
   };
+  let first = true;
+  let yielded = 0;
   while (count > 0 && bytes > 0 && !signal?.aborted) {
     let page = await fetch();
     if (page === undefined) continue;
+    if (first) {
+      first = false;
+      if ('seqNum' in start && start.seqNum > page.tail.seqNum) {
+        if (!options.clamp) throw new RangeNotSatisfiableError(page.tail, `seqNum ${start.seqNum}`);
+        start = { seqNum: page.tail.seqNum };
+        continue;
+      }
+    }
     if (page.records.length === 0) {
       start = { seqNum: page.start };
       const cutByUntil = page.start < page.tail.seqNum;
@@ -75,7 +88,8 @@ export async function* readSession<A extends ReadAs = 'string'>(
     }
     for (const record of page.records) {
       const size = meteredSize(record);
-      if (size > bytes) return;
+      if (size > bytes && yielded > 0) return; // the first record is returned whatever its size
+      yielded++;
       count--;
       bytes -= size;
       start = { seqNum: record.seqNum + 1 };

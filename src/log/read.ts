@@ -22,19 +22,23 @@ export async function readUnary<A extends ReadAs = 'string'>(
 ): Promise<ReadBatch<A extends 'bytes' ? Uint8Array : string>> {
   const read = checkUnaryRead(options);
   const deadline = Date.now() + read.waitMs;
+  let start = read.start;
   for (;;) {
     const subscription =
       read.waitMs > 0 &&
       (await context.watcher.prepare(basin, stream), context.watcher.subscribe(basin, stream));
     try {
-      const page = await readPage(context, basin, stream, read.start, read);
+      const page = await readPage(context, basin, stream, start, read);
       if (page.records.length > 0) {
         return { records: page.records.map((r) => decodeRecord(r, options.as)), tail: page.tail };
       }
-      const requested = 'seqNum' in read.start ? read.start.seqNum : undefined;
+      const requested = 'seqNum' in start ? start.seqNum : undefined;
       if (requested !== undefined && requested > page.tail.seqNum && !read.clamp) {
         throw new RangeNotSatisfiableError(page.tail, `seqNum ${requested}`);
       }
+      // Waiting: the start is fixed where this pass found the tail (a start beyond it clamped to it), so the
+      // records that arrive meanwhile are the ones returned.
+      start = { seqNum: Math.min(page.start, page.tail.seqNum) };
       if (page.start < page.tail.seqNum) return { records: [], tail: page.tail }; // bounded by `until`
       if (read.waitMs === 0) throw new RangeNotSatisfiableError(page.tail, describe(read.start));
       const left = deadline - Date.now();

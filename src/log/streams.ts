@@ -7,7 +7,7 @@ import {
   StreamNotFoundError,
 } from './errors.js';
 import { assertOpen, type LogContext } from './log-context.js';
-import { checkStreamName } from './names.js';
+import { checkListBound, checkStreamName } from './names.js';
 import type { ListOptions, StreamConfig, StreamInfo } from './types.js';
 
 const MAX_LIST_LIMIT = 1000;
@@ -84,9 +84,8 @@ export class Streams {
         `limit must be an integer from 1 to ${MAX_LIST_LIMIT}; got ${String(limit)}`,
       );
     }
-    if (typeof prefix !== 'string' || prefix.includes('\0')) {
-      throw new InvalidArgumentError(`prefix must be a string without NUL; got ${JSON.stringify(prefix)}`);
-    }
+    checkListBound(prefix, 'prefix');
+    if (startAfter !== undefined) checkListBound(startAfter, 'startAfter');
     let query = this.#context.db
       .selectFrom('streams')
       .select(['name', 'created_at'])

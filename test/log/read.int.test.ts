@@ -144,22 +144,15 @@ describe('start', () => {
     expect((error as RangeNotSatisfiableError).tail.seqNum).toBe(4);
   });
 
-  // BUG (src/log/read.ts, readUnary's loop): the start `{ tail: true }` is re-resolved on every pass, so after
-  // the append the read starts at the new tail (5) and finds nothing; it waits out the full `wait` and returns
-  // an empty batch. The start should be pinned to the tail found by the first pass (4).
-  it.fails(
-    'defaults to the tail: a read without a start returns the records appended while it waits',
-    async () => {
-      const stream = await streamOf(4);
-      const appended = appendLater(stream, 200, [{ body: 'new' }]);
-      const { records } = await stream.read({ wait: 3 });
-      await appended;
-      expect(records.map((r) => [r.seqNum, r.body])).toEqual([[4, 'new']]);
-    },
-  );
+  it('defaults to the tail: a read without a start returns the records appended while it waits', async () => {
+    const stream = await streamOf(4);
+    const appended = appendLater(stream, 200, [{ body: 'new' }]);
+    const { records } = await stream.read({ wait: 3 });
+    await appended;
+    expect(records.map((r) => [r.seqNum, r.body])).toEqual([[4, 'new']]);
+  });
 
-  // BUG: as above, `tailOffset` is re-resolved against the moving tail on every pass of a waiting read.
-  it.fails('from tailOffset 0 with wait returns the records appended while it waits', async () => {
+  it('from tailOffset 0 with wait returns the records appended while it waits', async () => {
     const stream = await streamOf(4);
     const appended = appendLater(stream, 200, [{ body: 'new' }]);
     const { records } = await stream.read({ tailOffset: 0, wait: 3 });
@@ -169,6 +162,13 @@ describe('start', () => {
 });
 
 describe('bounds', () => {
+  it('caps count at 1000 and bytes at 1 MiB, as S2 caps unary reads', async () => {
+    const stream = await streamOf(1000);
+    await stream.append([{ body: 'one more' }]);
+    const { records } = await stream.read({ seqNum: 0, count: 5000, bytes: 10 * 1024 * 1024 });
+    expect(records).toHaveLength(1000);
+  });
+
   it('count limits the number of records', async () => {
     const stream = await streamOf(10);
     const { records } = await stream.read({ seqNum: 2, count: 3 });
@@ -334,19 +334,13 @@ describe('clamp', () => {
     expect((error as RangeNotSatisfiableError).tail.seqNum).toBe(5);
   });
 
-  // BUG (src/log/read.ts readUnary + read-statement.ts): with clamp the start stays at the requested seqNum
-  // (the statement uses greatest(trim_point, $3)), so records appended at the tail during the wait are below
-  // the start and never returned; the read waits out its full `wait` and returns an empty batch.
-  it.fails(
-    'moves a start beyond the tail to the tail, so a waiting read returns records appended at the tail',
-    async () => {
-      const stream = await streamOf(5);
-      const appended = appendLater(stream, 200, [{ body: 'at-tail' }]);
-      const { records } = await stream.read({ seqNum: 50, clamp: true, wait: 2 });
-      await appended;
-      expect(records.map((r) => [r.seqNum, r.body])).toEqual([[5, 'at-tail']]);
-    },
-  );
+  it('moves a start beyond the tail to the tail, so a waiting read returns records appended at the tail', async () => {
+    const stream = await streamOf(5);
+    const appended = appendLater(stream, 200, [{ body: 'at-tail' }]);
+    const { records } = await stream.read({ seqNum: 50, clamp: true, wait: 2 });
+    await appended;
+    expect(records.map((r) => [r.seqNum, r.body])).toEqual([[5, 'at-tail']]);
+  });
 });
 
 describe('wait', () => {
@@ -429,6 +423,21 @@ describe('checkTail', () => {
 });
 
 describe('readSession', () => {
+  it('fails with a 416 when it starts beyond the tail, and starts at the tail with clamp', async () => {
+    const stream = await streamOf(3);
+    const error = await rejectionOf(collect(stream.readSession({ seqNum: 10 })));
+    expect(error).toBeInstanceOf(RangeNotSatisfiableError);
+    expect((error as RangeNotSatisfiableError).tail.seqNum).toBe(3);
+    expect(await collect(stream.readSession({ seqNum: 10, clamp: true }))).toEqual([]);
+  });
+
+  it('returns the first record even when it alone exceeds bytes', async () => {
+    const stream = freshStream();
+    await stream.append(sized(3, 100));
+    const records = await collect(stream.readSession({ seqNum: 0, bytes: 50 }));
+    expect(records.map((r) => r.seqNum)).toEqual([0]);
+  });
+
   it('reads from the start to the tail, then ends', async () => {
     const stream = await streamOf(5);
     const records = await collect(stream.readSession({ seqNum: 1 }));
