@@ -6,6 +6,7 @@
  * Each system runs in a worker process of its own (see worker.ts for why); this process creates a fresh
  * database, runs the rounds, prints the table, writes bench/results/<timestamp>.json and drops the database.
  */
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -207,6 +208,7 @@ async function main(): Promise<number> {
         loadavgEnd: os.loadavg(),
         postgres: db.serverVersion,
         database: `${db.name} (dropped after the run)`,
+        git: gitState(),
       },
       method: {
         isolation: 'each system in its own worker process (bench/worker.ts); this process only orchestrates',
@@ -233,6 +235,17 @@ async function main(): Promise<number> {
     return errors.length > 0 ? 1 : 0;
   } finally {
     await cleanup().catch((error: unknown) => log(`cleanup failed: ${(error as Error).message}`));
+  }
+}
+
+/** The commit measured, and the files of src/ that differed from it (the log is written while we measure). */
+function gitState(): { commit: string; uncommittedInSrc: string[] } | null {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trimEnd();
+    const changed = git('status', '--porcelain', '--', 'src', 'migrations');
+    return { commit: git('rev-parse', 'HEAD'), uncommittedInSrc: changed ? changed.split('\n') : [] };
+  } catch {
+    return null;
   }
 }
 

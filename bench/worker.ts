@@ -8,7 +8,7 @@
  * Started by main.ts with `fork()` (IPC channel); argv[2] is the system's name.
  */
 import type { Params, RoundWorkload, SystemName } from './workloads.js';
-import { SYSTEMS } from './workloads.js';
+import { ROUND_WORKLOADS, SYSTEMS } from './workloads.js';
 import type { BenchSystem, Measurement, RunContext, SystemFactory, SystemOptions } from './systems/system.js';
 
 export type ToWorker =
@@ -29,21 +29,25 @@ const FACTORIES: Record<SystemName, () => Promise<SystemFactory>> = {
   fencepost: async () => (await import('./systems/fencepost.js')).create,
 };
 
-/** The workloads a system supports, and how to run each; `null` means n/a. */
-function runner(system: BenchSystem, workload: RoundWorkload, params: Params, ctx: RunContext) {
+type Run = (params: Params, ctx: RunContext) => Promise<Measurement>;
+
+/** The system's method for a workload; `null` when it has none (n/a). */
+function runner(system: BenchSystem, workload: RoundWorkload): Run | null {
   switch (workload) {
     case 'append-seq':
-      return system.appendSeq(params.appendSeq, ctx);
+      return (p, ctx) => system.appendSeq(p.appendSeq, ctx);
     case 'append-16':
-      return system.append16(params.append16, ctx);
+      return (p, ctx) => system.append16(p.append16, ctx);
     case 'append-batch':
-      return system.appendBatch(params.appendBatch, ctx);
+      return (p, ctx) => system.appendBatch(p.appendBatch, ctx);
     case 'race-8':
-      return system.race8(params.race, ctx);
+      return (p, ctx) => system.race8(p.race, ctx);
     case 'read-10k':
-      return system.read10k(params.read, ctx);
-    case 'session':
-      return system.session ? system.session(params.session, ctx) : null;
+      return (p, ctx) => system.read10k(p.read, ctx);
+    case 'session': {
+      const session = system.session?.bind(system);
+      return session ? (p, ctx) => session(p.session, ctx) : null;
+    }
   }
 }
 
@@ -73,22 +77,20 @@ async function main(): Promise<void> {
       try {
         switch (message.type) {
           case 'init': {
-            system = await (await FACTORIES[name]())(message.options);
-            const supported = (
-              ['append-seq', 'append-16', 'append-batch', 'race-8', 'read-10k'] as const
-            ).slice();
+            const created = await (await FACTORIES[name]())(message.options);
+            system = created;
             send({
               type: 'ready',
-              notes: system.notes,
-              workloads: system.session ? [...supported, 'session'] : supported,
+              notes: created.notes,
+              workloads: ROUND_WORKLOADS.filter((w) => runner(created, w) !== null),
             });
             break;
           }
           case 'run': {
             if (!system) throw new Error('run before init');
-            await system.reset();
-            const run = runner(system, message.workload, message.params, message.ctx);
-            send({ type: 'result', measurement: run ? await run : null });
+            const run = runner(system, message.workload);
+            if (run) await system.reset();
+            send({ type: 'result', measurement: run ? await run(message.params, message.ctx) : null });
             break;
           }
           case 'close':
