@@ -7,27 +7,25 @@ export function notifyChannel(schema: string): string {
 }
 
 /**
- * The append, as one statement (one round trip, a cached plan). Its steps:
+ * The append of a batch, as one statement (one round trip, a cached plan). Its steps:
  *
  * 1. `upd`: a conditional UPDATE of the stream row. It takes the row lock and checks the fencing token, then
  *    `matchSeqNum`, at once; READ COMMITTED re-checks the conditions on the newest row version after waiting
- *    for the lock. It reserves the sequence numbers and moves the timestamp floor, the token and the trim point.
- * 2. `created`: when the stream does not exist and its basin creates streams on append, the stream row is
- *    inserted with the batch already counted (the conditions are checked against a new stream: tail 0, token '').
- * 3. `ins`: the records, numbered from the reserved start. A conflict here is an error, never ignored.
- * 4. `cur`, only when nothing matched: a FOR SHARE read of the stream row, which waits for an append in flight
- *    and then sees the newest version (FOR KEY SHARE would not: it ignores non-key updates), so a
- *    failed condition reports the true tail or token.
+ *    for the lock. It reserves the sequence numbers, moves the timestamp floor, the token and the trim point,
+ *    and NOTIFYs followers in other processes if one watches the stream.
+ * 2. `ins`: the records, numbered from the reserved start. A conflict here is an error, never ignored.
+ * 3. `cur`, only when nothing matched: a FOR SHARE read of the stream row, which waits for an append in flight
+ *    and then sees the newest version (FOR KEY SHARE would not: it ignores non-key updates), so a failed
+ *    condition reports the true tail and token.
  *
- * Parameters: see {@link appendParameters}. Rows: one `ok` row, or one `conflict` row (the stream's current
- * state), or one `no_stream` / `no_stream_creatable` row, or none when the basin does not exist.
+ * Rows: one `ok` row (start, tail, the timestamps at the positions `$17`), or one row with `ok` false (the
+ * stream's current state), or none when the stream does not exist (see appendEncoded).
+ * Parameters: see {@link appendParameters}.
  */
 export function appendStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
   const records = qualified(schema, 'records');
-  const basins = qualified(schema, 'basins');
   const ts = qualified(schema, 'record_timestamp');
-  const channel = `'${notifyChannel(schema)}'`;
   return `
 with clock as (
   select (extract(epoch from clock_timestamp()) * 1000)::bigint as now_ms
@@ -46,71 +44,26 @@ upd as (
     fencing_token = coalesce($13::text, s.fencing_token),
     trim_point = greatest(s.trim_point,
       (select max(least(t.target, s.next_seq + t.pos)) from unnest($14::bigint[], $15::int[]) as t(target, pos)))
-  where s.basin = $1 and s.name = $2
-    and ($12::text is null or s.fencing_token = $12::text)
-    and ($11::bigint is null or s.next_seq = $11::bigint)
-    and (not $16::boolean or s.ts_mode <> 1)
+  ${conditions({ token: 12, match: 11, missing: 16 })}
   returning s.id, s.next_seq - $3 as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
-    s.watched_until
-),
-created as (
-  insert into ${streams} as s
-    (basin, name, next_seq, last_ts, prev_last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
-  select $1, $2, $3,
-    (select max(${ts}(bas.ts_mode, bas.ts_uncapped, b.client_ts, c.now_ms)) from batch b, clock c),
-    0, coalesce($13::text, ''),
-    coalesce((select max(least(t.target, t.pos)) from unnest($14::bigint[], $15::int[]) as t(target, pos)), 0),
-    bas.ts_mode, bas.ts_uncapped, coalesce(bas.config -> 'defaultStreamConfig', '{}'::jsonb)
-  from ${basins} bas
-  where bas.name = $1 and bas.create_stream_on_append
-    and not exists (select 1 from upd)
-    and ($12::text is null or $12::text = '')
-    and ($11::bigint is null or $11::bigint = 0)
-    and (not $16::boolean or bas.ts_mode <> 1)
-  on conflict (basin, name) do nothing
-  returning s.id, 0::bigint as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
-    s.watched_until
-),
-target as (
-  select * from upd union all select * from created
+    ${notify(schema)}
 ),
 ins as (
   insert into ${records} (stream_id, seq_num, timestamp, headers, body, size)
-  select t.id, t.start + b.ord - 1,
-    greatest(t.prev_last_ts,
-      max(${ts}(t.ts_mode, t.ts_uncapped, b.client_ts, c.now_ms)) over (order by b.ord)),
+  select u.id, u.start + b.ord - 1,
+    greatest(u.prev_last_ts,
+      max(${ts}(u.ts_mode, u.ts_uncapped, b.client_ts, c.now_ms)) over (order by b.ord)),
     case when b.header_count = 0 then null
       else ($7::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
     substring($4::bytea from b.body_offset + 1 for b.body_length),
     b.size
-  from target t, batch b, clock c
+  from upd u, batch b, clock c
   returning seq_num, timestamp
 ),
-notified as (
-  select pg_notify(${channel}, t.id::text) from target t where t.watched_until > clock_timestamp()
-),
-cur as (
-  select s.next_seq, s.last_ts, s.fencing_token, s.ts_mode
-  from ${streams} s
-  where s.basin = $1 and s.name = $2 and not exists (select 1 from target)
-  for share
-)
-select 'ok' as outcome, t.start, t.next_seq, t.last_ts, null::text as fencing_token, t.ts_mode,
-  (select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - t.start + 1 = any($17::int[]))
-    as marks,
-  (select count(*) from notified) as notified
-from target t
-union all
-select 'conflict', null, c.next_seq, c.last_ts, c.fencing_token, c.ts_mode, null, null
-from cur c
-union all
-select case when bas.create_stream_on_append then 'no_stream_creatable' else 'no_stream' end,
-  null, null, null, null, bas.ts_mode, null, null
-from ${basins} bas
-where bas.name = $1 and not exists (select 1 from target) and not exists (select 1 from cur)`;
+${outcome(schema, '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($17::int[]))')}`;
 }
 
-/** The statement's parameters for a batch; `marks` are the 1-based positions whose timestamps come back. */
+/** The batch statement's parameters; `marks` are the 1-based positions whose timestamps come back. */
 export function appendParameters(
   basin: string,
   stream: string,
@@ -138,4 +91,90 @@ export function appendParameters(
     marks,
     batch.sizes,
   ];
+}
+
+/**
+ * The append of a single record (most appends, and every fence and trim): the same steps as
+ * {@link appendStatement} without the batch machinery (no arrays to unnest, no window), which makes it
+ * markedly cheaper. The record's timestamp is the stream's new last timestamp.
+ *
+ * Parameters: see {@link appendOneParameters}.
+ */
+export function appendOneStatement(schema: string): string {
+  const streams = qualified(schema, 'streams');
+  const records = qualified(schema, 'records');
+  const ts = qualified(schema, 'record_timestamp');
+  return `
+with upd as (
+  update ${streams} s set
+    next_seq = s.next_seq + 1,
+    last_ts = greatest(s.last_ts,
+      ${ts}(s.ts_mode, s.ts_uncapped, $5::bigint, (extract(epoch from clock_timestamp()) * 1000)::bigint)),
+    fencing_token = coalesce($8::text, s.fencing_token),
+    -- least() ignores nulls: a record that is not a trim leaves the trim point alone.
+    trim_point = case when $9::bigint is null then s.trim_point
+      else greatest(s.trim_point, least($9::bigint, s.next_seq + 1)) end
+  ${conditions({ token: 7, match: 6, missing: 10 })}
+  returning s.id, s.next_seq - 1 as start, s.next_seq, s.last_ts, ${notify(schema)}
+),
+ins as (
+  insert into ${records} (stream_id, seq_num, timestamp, headers, body, size)
+  select u.id, u.start, u.last_ts, $4::bytea[], $3::bytea, $11::int from upd u
+),
+${outcome(schema, 'array[u.last_ts]')}`;
+}
+
+/** The single-record statement's parameters. */
+export function appendOneParameters(
+  basin: string,
+  stream: string,
+  batch: EncodedBatch,
+  options: { matchSeqNum?: number | undefined; fencingToken?: string | undefined },
+): unknown[] {
+  return [
+    basin,
+    stream,
+    batch.body,
+    batch.headers.length === 0 ? null : batch.headers,
+    batch.timestamps[0],
+    options.matchSeqNum ?? null,
+    options.fencingToken ?? null,
+    batch.newToken,
+    batch.trimTargets[0] ?? null,
+    batch.missingTimestamp,
+    batch.sizes[0],
+  ];
+}
+
+/**
+ * The WHERE of the stream-row update, given the numbers of the parameters: the stream, the token, then
+ * matchSeqNum, then a client-require stream refusing a batch with a record without timestamp.
+ */
+function conditions({ token, match, missing }: { token: number; match: number; missing: number }): string {
+  return `where s.basin = $1 and s.name = $2
+    and ($${token}::text is null or s.fencing_token = $${token}::text)
+    and ($${match}::bigint is null or s.next_seq = $${match}::bigint)
+    and (not $${missing}::boolean or s.ts_mode <> 1)`;
+}
+
+/** A RETURNING column that NOTIFYs when a follower in another process watches the stream. */
+function notify(schema: string): string {
+  return `case when s.watched_until > clock_timestamp()
+      then pg_notify('${notifyChannel(schema)}', s.id::text)::text end as notified`;
+}
+
+/** The locking read when nothing matched, and the result rows, shared by both statements. */
+function outcome(schema: string, marks: string): string {
+  return `cur as (
+  select s.next_seq, s.last_ts, s.fencing_token, s.ts_mode
+  from ${qualified(schema, 'streams')} s
+  where s.basin = $1 and s.name = $2 and not exists (select 1 from upd)
+  for share
+)
+select true as ok, u.start, u.next_seq, u.last_ts, null::text as fencing_token, null::smallint as ts_mode,
+  ${marks} as marks
+from upd u
+union all
+select false, null, c.next_seq, c.last_ts, c.fencing_token, c.ts_mode, null
+from cur c`;
 }

@@ -1,4 +1,4 @@
-import { appendParameters } from './append-statement.js';
+import { appendOneParameters, appendParameters } from './append-statement.js';
 import type { EncodedBatch } from './encode-batch.js';
 import {
   BasinNotFoundError,
@@ -10,13 +10,14 @@ import {
 } from './errors.js';
 import { assertOpen, type LogContext } from './log-context.js';
 import { runQuery } from './run-query.js';
+import { Streams } from './streams.js';
 import type { AppendOptions, StreamPosition } from './types.js';
 
 interface AppendRow {
-  outcome: 'ok' | 'conflict' | 'no_stream' | 'no_stream_creatable';
+  ok: boolean;
   start: number | null;
-  next_seq: number | null;
-  last_ts: number | null;
+  next_seq: number;
+  last_ts: number;
   fencing_token: string | null;
   ts_mode: number | null;
   marks: number[] | null;
@@ -31,14 +32,15 @@ export interface AppendOutcome {
 
 /**
  * A statement can match nothing although its conditions hold: its snapshot predates a commit that made them
- * true (READ COMMITTED re-checks a changed row only when the old version matched), or a concurrent append
- * created the stream. Nothing was written then, so it is run again.
+ * true (READ COMMITTED re-checks a changed row only when the old version matched), or the stream did not
+ * exist and was created since. Nothing was written then, so it runs again.
  */
 const MAX_ATTEMPTS = 8;
 
 /**
  * Appends an encoded batch in one statement and returns where it landed. `marks` are 1-based positions in
- * the batch whose timestamps are returned.
+ * the batch whose timestamps are returned. A missing stream is created first when its basin creates streams
+ * on append and the conditions hold for a new stream (tail 0, token '').
  *
  * @throws FencingTokenMismatchError, SeqNumMismatchError (nothing written), StreamNotFoundError,
  *   BasinNotFoundError, InvalidArgumentError (a `client-require` stream and a record without a timestamp),
@@ -52,27 +54,31 @@ export async function appendEncoded(
   options: AppendOptions,
   marks: readonly number[],
 ): Promise<AppendOutcome> {
-  const values = appendParameters(basin, stream, batch, options, marks);
+  const one = batch.count === 1;
+  const statement = one ? context.statements.appendOne : context.statements.append;
+  const values = one
+    ? appendOneParameters(basin, stream, batch, options)
+    : appendParameters(basin, stream, batch, options, marks);
   for (let attempt = 1; ; attempt++) {
     assertOpen(context);
-    const rows = await runQuery<AppendRow>(
-      context.pool,
-      { name: context.statements.append.name, text: context.statements.append.text, values },
-      'write',
-    );
-    const row = rows[0];
-    if (row === undefined) throw new BasinNotFoundError(basin);
-    if (row.outcome === 'ok') {
-      const tail = { seqNum: row.next_seq!, timestamp: row.last_ts! };
+    const [row] = await runQuery<AppendRow>(context.pool, { ...statement, values }, 'write');
+    if (row?.ok) {
       context.watcher.appended(basin, stream);
-      return { start: row.start!, marks: row.marks ?? [], tail };
+      const stamps = row.marks!;
+      return {
+        start: row.start!,
+        // The single-record statement returns the record's timestamp once, for every mark.
+        marks: one ? marks.map(() => stamps[0]!) : stamps,
+        tail: { seqNum: row.next_seq, timestamp: row.last_ts },
+      };
     }
-    if (row.outcome === 'no_stream') throw new StreamNotFoundError(basin, stream);
-    const current =
-      row.outcome === 'conflict'
-        ? { nextSeq: row.next_seq!, token: row.fencing_token!, tsMode: row.ts_mode! }
-        : { nextSeq: 0, token: '', tsMode: row.ts_mode! };
-    const failure = conditionFailure(current, batch, options);
+    const failure = row
+      ? conditionFailure(
+          { nextSeq: row.next_seq, token: row.fencing_token!, tsMode: row.ts_mode! },
+          batch,
+          options,
+        )
+      : await createStream(context, basin, stream, batch, options);
     if (failure) throw failure;
     if (attempt >= MAX_ATTEMPTS) {
       throw new StorageError(
@@ -80,6 +86,30 @@ export async function appendEncoded(
       );
     }
   }
+}
+
+/**
+ * The stream does not exist: creates it if its basin creates streams on append and the append's conditions
+ * hold for a new stream; otherwise returns the error to throw.
+ */
+async function createStream(
+  context: LogContext,
+  basin: string,
+  stream: string,
+  batch: EncodedBatch,
+  options: AppendOptions,
+): Promise<Error | undefined> {
+  const found = await context.db
+    .selectFrom('basins')
+    .select(['create_stream_on_append', 'ts_mode'])
+    .where('name', '=', basin)
+    .executeTakeFirst();
+  if (!found) return new BasinNotFoundError(basin);
+  if (!found.create_stream_on_append) return new StreamNotFoundError(basin, stream);
+  const failure = conditionFailure({ nextSeq: 0, token: '', tsMode: found.ts_mode }, batch, options);
+  if (failure) return failure;
+  await new Streams(context, basin).createRow(stream);
+  return undefined;
 }
 
 /** Which condition the stream's current state fails: the token first, then `matchSeqNum`, then timestamps. */

@@ -21,6 +21,7 @@ export interface Statement {
 
 export interface Statements {
   append: Statement;
+  appendOne: Statement;
   read: Statement;
   seekTimestamp: Statement;
 }

@@ -18,11 +18,13 @@ with s as (
   from ${streams} s where basin = $1 and name = $2
 ),
 page as (
-  select r.seq_num, r.timestamp, r.headers, r.body, r.size, sum(r.size) over (order by r.seq_num) as cum
-  from s join ${records} r on r.stream_id = s.id
-  where r.seq_num >= s.start
-  order by r.seq_num
-  limit $5
+  select p.* from s cross join lateral (
+    select r.seq_num, r.timestamp, r.headers, r.body, r.size, sum(r.size) over (order by r.seq_num) as cum
+    from ${records} r
+    where r.stream_id = s.id and r.seq_num >= s.start and r.seq_num < s.start + $5::bigint
+    order by r.seq_num
+    limit $5
+  ) p
 )
 select 0 as kind, s.next_seq as seq_num, s.last_ts as timestamp, null::bytea[] as headers, null::bytea as body,
   s.start
