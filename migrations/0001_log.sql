@@ -49,15 +49,5 @@ create table records (
   primary key (stream_id, seq_num)
 );
 
--- The timestamp a record gets before the stream's monotonic floor is applied.
-create function record_timestamp(mode smallint, uncapped boolean, client_ts bigint, now_ms bigint)
-returns bigint language sql immutable parallel safe as $$
-  select case
-    when mode = 2 or client_ts is null then now_ms
-    when uncapped then client_ts
-    else least(client_ts, now_ms)
-  end
-$$;
-
 insert into basins (name, create_stream_on_append, create_stream_on_read, config)
 values ('default-basin', true, false, '{"createStreamOnAppend":true}');

@@ -10,17 +10,28 @@ import {
 } from './errors.js';
 import { assertOpen, type LogContext } from './log-context.js';
 import { runQuery } from './run-query.js';
-import { Streams } from './streams.js';
 import type { AppendOptions, StreamPosition } from './types.js';
 
-interface AppendRow {
-  ok: boolean;
-  start: number | null;
+interface OneRow {
+  seq_num: number;
+  timestamp: number;
+}
+
+interface BatchRow {
+  start: number;
   next_seq: number;
   last_ts: number;
+  marks: number[];
+}
+
+interface StateRow {
+  create_stream_on_append: boolean;
+  basin_ts_mode: number;
+  next_seq: number | null;
+  last_ts: number | null;
   fencing_token: string | null;
   ts_mode: number | null;
-  marks: number[] | null;
+  created: boolean;
 }
 
 /** The result of one append statement: where the batch starts, the timestamps asked for, and the tail. */
@@ -54,31 +65,40 @@ export async function appendEncoded(
   options: AppendOptions,
   marks: readonly number[],
 ): Promise<AppendOutcome> {
-  const one = batch.count === 1;
-  const statement = one ? context.statements.appendOne : context.statements.append;
-  const values = one
-    ? appendOneParameters(basin, stream, batch, options)
-    : appendParameters(basin, stream, batch, options, marks);
+  const { statements, pool } = context;
+  // An append expecting an empty stream most often creates it: try creating first (one round trip), and
+  // append to the existing stream when it is there already.
+  let head: 'create' | 'update' = options.matchSeqNum === 0 ? 'create' : 'update';
   for (let attempt = 1; ; attempt++) {
     assertOpen(context);
-    const [row] = await runQuery<AppendRow>(context.pool, { ...statement, values }, 'write');
-    if (row?.ok) {
-      context.watcher.appended(basin, stream);
-      const stamps = row.marks!;
-      return {
-        start: row.start!,
-        // The single-record statement returns the record's timestamp once, for every mark.
-        marks: one ? marks.map(() => stamps[0]!) : stamps,
-        tail: { seqNum: row.next_seq, timestamp: row.last_ts },
-      };
+    const outcome =
+      batch.count === 1
+        ? await appendOne(context, head, basin, stream, batch, options, marks)
+        : await appendMany(context, head, basin, stream, batch, options, marks);
+    if (!outcome && head === 'create') {
+      head = 'update';
+      attempt--;
+      continue;
     }
-    const failure = row
-      ? conditionFailure(
-          { nextSeq: row.next_seq, token: row.fencing_token!, tsMode: row.ts_mode! },
-          batch,
-          options,
-        )
-      : await createStream(context, basin, stream, batch, options);
+    if (outcome) {
+      context.watcher.appended(basin, stream);
+      return outcome;
+    }
+    const [state] = await runQuery<StateRow>(
+      pool,
+      {
+        ...statements.state,
+        values: [
+          basin,
+          stream,
+          options.matchSeqNum ?? null,
+          options.fencingToken ?? null,
+          batch.missingTimestamp,
+        ],
+      },
+      'read',
+    );
+    const failure = explain(basin, stream, state, batch, options);
     if (failure) throw failure;
     if (attempt >= MAX_ATTEMPTS) {
       throw new StorageError(
@@ -88,28 +108,66 @@ export async function appendEncoded(
   }
 }
 
-/**
- * The stream does not exist: creates it if its basin creates streams on append and the append's conditions
- * hold for a new stream; otherwise returns the error to throw.
- */
-async function createStream(
+async function appendOne(
   context: LogContext,
+  head: 'create' | 'update',
   basin: string,
   stream: string,
   batch: EncodedBatch,
   options: AppendOptions,
-): Promise<Error | undefined> {
-  const found = await context.db
-    .selectFrom('basins')
-    .select(['create_stream_on_append', 'ts_mode'])
-    .where('name', '=', basin)
-    .executeTakeFirst();
-  if (!found) return new BasinNotFoundError(basin);
-  if (!found.create_stream_on_append) return new StreamNotFoundError(basin, stream);
-  const failure = conditionFailure({ nextSeq: 0, token: '', tsMode: found.ts_mode }, batch, options);
-  if (failure) return failure;
-  await new Streams(context, basin).createRow(stream);
-  return undefined;
+  marks: readonly number[],
+): Promise<AppendOutcome | undefined> {
+  const values = appendOneParameters(basin, stream, batch, options);
+  const [row] = await runQuery<OneRow>(
+    context.pool,
+    { ...(head === 'create' ? context.statements.createOne : context.statements.appendOne), values },
+    'write',
+  );
+  if (!row) return undefined;
+  const tail = { seqNum: row.seq_num + 1, timestamp: row.timestamp };
+  return { start: row.seq_num, marks: marks.map(() => row.timestamp), tail };
+}
+
+async function appendMany(
+  context: LogContext,
+  head: 'create' | 'update',
+  basin: string,
+  stream: string,
+  batch: EncodedBatch,
+  options: AppendOptions,
+  marks: readonly number[],
+): Promise<AppendOutcome | undefined> {
+  const values = appendParameters(basin, stream, batch, options, marks);
+  const [row] = await runQuery<BatchRow>(
+    context.pool,
+    { ...(head === 'create' ? context.statements.create : context.statements.append), values },
+    'write',
+  );
+  if (!row) return undefined;
+  return { start: row.start, marks: row.marks, tail: { seqNum: row.next_seq, timestamp: row.last_ts } };
+}
+
+/**
+ * Why an append matched nothing, from the state read after it: the error to throw, or undefined when the
+ * conditions hold now (a stale snapshot, or the stream was just created) and the append should run again.
+ */
+function explain(
+  basin: string,
+  stream: string,
+  state: StateRow | undefined,
+  batch: EncodedBatch,
+  options: AppendOptions,
+): Error | undefined {
+  if (!state) return new BasinNotFoundError(basin);
+  if (state.next_seq === null) {
+    if (!state.create_stream_on_append) return new StreamNotFoundError(basin, stream);
+    return conditionFailure({ nextSeq: 0, token: '', tsMode: state.basin_ts_mode }, batch, options);
+  }
+  return conditionFailure(
+    { nextSeq: state.next_seq, token: state.fencing_token!, tsMode: state.ts_mode! },
+    batch,
+    options,
+  );
 }
 
 /** Which condition the stream's current state fails: the token first, then `matchSeqNum`, then timestamps. */

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { migrate } from '../db/migrate.js';
 import { checkSchemaName, DEFAULT_SCHEMA } from '../db/schema-name.js';
 import type { Database } from '../db/tables.js';
-import { appendOneStatement, appendStatement } from './append-statement.js';
+import { appendOneStatement, appendStatement, stateStatement } from './append-statement.js';
 import { connectClient } from './connect-client.js';
 import { Basin } from './basin.js';
 import { Basins, DEFAULT_BASIN } from './basins.js';
@@ -166,6 +166,9 @@ function statements(schema: string): Statements {
   return {
     append: { name: name('append'), text: appendStatement(schema) },
     appendOne: { name: name('append-one'), text: appendOneStatement(schema) },
+    create: { name: name('create'), text: appendStatement(schema, 'create') },
+    createOne: { name: name('create-one'), text: appendOneStatement(schema, 'create') },
+    state: { name: name('state'), text: stateStatement(schema) },
     read: { name: name('read'), text: readStatement(schema) },
     seekTimestamp: { name: name('seek-timestamp'), text: seekTimestampStatement(schema) },
   };

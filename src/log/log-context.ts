@@ -22,6 +22,9 @@ export interface Statement {
 export interface Statements {
   append: Statement;
   appendOne: Statement;
+  createOne: Statement;
+  create: Statement;
+  state: Statement;
   read: Statement;
   seekTimestamp: Statement;
 }
