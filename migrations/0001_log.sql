@@ -46,6 +46,8 @@ create table records (
   body bytea not null,
   -- The metered size (8 + 2 per header + header and body bytes), for reads bounded by bytes.
   size integer not null,
+  -- The body is valid UTF-8 without NUL: a read asking for strings gets it as text from the server.
+  body_utf8 boolean not null,
   primary key (stream_id, seq_num)
 );
 

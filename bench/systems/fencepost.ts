@@ -1,6 +1,6 @@
 /** fencepost, the system under test, through its public API (`src/index.ts`). */
 import pg from 'pg';
-import { EventLog, SeqNumMismatchError, StreamNotFoundError } from '../../src/index.js';
+import { EventLog, SeqNumMismatchError } from '../../src/index.js';
 import { BODY, EVENT_TYPE } from '../workloads.js';
 import type { BenchSystem, SystemFactory } from './system.js';
 import { check, race, spreadAppends, timed } from './system.js';
@@ -24,8 +24,8 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
       'append-16': 'the same, 16 in flight; EventLog.connect({ max: 16 })',
       'append-batch': 'stream.append(100 records, { matchSeqNum })',
       'race-8':
-        'checkTail() (StreamNotFoundError = tail 0: the first append creates the stream) then ' +
-        'append({ matchSeqNum: tail.seqNum }); SeqNumMismatchError is the conflict',
+        'append({ matchSeqNum: expected }); the next expected comes from the ack (end.seqNum) or from the ' +
+        'SeqNumMismatchError (expectedSeqNum, the true tail): no separate read of the tail',
       'read-10k': 'for await (const r of stream.readSession({ seqNum: 0 })): the catch-up iterator',
       session: 'appendSession(): submit every 1-record batch with matchSeqNum, await all acks, close()',
       reset: 'TRUNCATE records, streams (keeps basins and the migration tables); fresh stream names per run',
@@ -66,22 +66,19 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
 
     async race8(p, { prefix }) {
       const stream = log.stream(`${prefix}-race`);
+      // Each writer learns the tail once, then from each outcome: an ack's end, or a conflict's
+      // expectedSeqNum (the true tail, which is what the error carries it for). A new stream has tail 0.
+      const expected = Array.from({ length: p.writers }, () => 0);
       const { ms, value: conflicts } = await timed(() =>
-        race(p, async () => {
-          // The stream does not exist until the first append creates it (as with the other systems).
-          const seqNum = await stream.checkTail().then(
-            (t) => t.seqNum,
-            (error: unknown) => {
-              if (error instanceof StreamNotFoundError) return 0;
-              throw error;
-            },
-          );
+        race(p, async (writer) => {
           try {
-            await stream.append([RECORD], { matchSeqNum: seqNum });
+            const ack = await stream.append([RECORD], { matchSeqNum: expected[writer] });
+            expected[writer] = ack.end.seqNum;
             return true;
           } catch (error) {
-            if (error instanceof SeqNumMismatchError) return false;
-            throw error;
+            if (!(error instanceof SeqNumMismatchError)) throw error;
+            expected[writer] = error.expectedSeqNum;
+            return false;
           }
         }),
       );

@@ -71,8 +71,8 @@ function notify(schema: string): string {
 export function appendOneStatement(schema: string, head: 'update' | 'create' = 'update'): string {
   return `
 with upd as (${head === 'update' ? updateOne(schema) : createOne(schema)})
-insert into ${qualified(schema, 'records')} (stream_id, seq_num, timestamp, headers, body, size)
-select u.id, u.start, u.last_ts, $4::bytea[], $3::bytea, $11::int from upd u
+insert into ${qualified(schema, 'records')} (stream_id, seq_num, timestamp, headers, body, size, body_utf8)
+select u.id, u.start, u.last_ts, $4::bytea[], $3::bytea, $11::int, $12::boolean from upd u
 returning seq_num, timestamp`;
 }
 
@@ -119,6 +119,7 @@ export function appendOneParameters(
     batch.trimTargets[0] ?? null,
     batch.missingTimestamp,
     batch.sizes[0],
+    batch.utf8[0],
   ];
 }
 
@@ -134,20 +135,22 @@ with clock as (
   select ${NOW_MS} as now_ms
 ),
 batch as (
-  select b.ord::int as ord, b.client_ts, b.body_offset, b.body_length, b.header_offset, b.header_count, b.size
-  from unnest($10::bigint[], $5::int[], $6::int[], $8::int[], $9::int[], $18::int[]) with ordinality
-    as b(client_ts, body_offset, body_length, header_offset, header_count, size, ord)
+  select b.ord::int as ord, b.client_ts, b.body_offset, b.body_length, b.header_offset, b.header_count, b.size,
+    b.utf8
+  from unnest($10::bigint[], $5::int[], $6::int[], $8::int[], $9::int[], $18::int[], $19::boolean[])
+    with ordinality as b(client_ts, body_offset, body_length, header_offset, header_count, size, utf8, ord)
 ),
 upd as (${head === 'update' ? updateMany(schema) : createMany(schema)}),
 ins as (
-  insert into ${qualified(schema, 'records')} (stream_id, seq_num, timestamp, headers, body, size)
+  insert into ${qualified(schema, 'records')} (stream_id, seq_num, timestamp, headers, body, size, body_utf8)
   select u.id, u.start + b.ord - 1,
     greatest(u.prev_last_ts,
       max(${recordTimestamp('u.ts_mode', 'u.ts_uncapped', 'b.client_ts', 'c.now_ms')}) over (order by b.ord)),
     case when b.header_count = 0 then null
       else ($7::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
     substring($4::bytea from b.body_offset + 1 for b.body_length),
-    b.size
+    b.size,
+    b.utf8
   from upd u, batch b, clock c
   returning seq_num, timestamp
 )
@@ -214,6 +217,7 @@ export function appendParameters(
     batch.missingTimestamp,
     marks,
     batch.sizes,
+    batch.utf8,
   ];
 }
 

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from './errors.js';
-import { isUtf8, toBuffer } from './bytes.js';
+import { isUtf8 } from 'node:buffer';
+import { toBuffer } from './bytes.js';
 import { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_FENCING_TOKEN_BYTES, meteredSize } from './limits.js';
 import type { AppendOptions, AppendRecord } from './types.js';
 
@@ -25,6 +26,8 @@ export interface EncodedBatch {
   trimPositions: number[];
   /** Metered size of each record, and of the batch. */
   sizes: number[];
+  /** Whether each body is valid UTF-8. */
+  utf8: boolean[];
   meteredBytes: number;
 }
 
@@ -54,6 +57,7 @@ export function encodeBatch(records: readonly AppendRecord[], options: AppendOpt
     trimTargets: [],
     trimPositions: [],
     sizes: [],
+    utf8: [],
     meteredBytes: 0,
   };
   const bodies: Buffer[] = [];
@@ -104,6 +108,7 @@ export function encodeBatch(records: readonly AppendRecord[], options: AppendOpt
     }
     const size = meteredSize(headers.length, headerBytes, body.length);
     batch.sizes.push(size);
+    batch.utf8.push(isText(record.body, body));
     batch.meteredBytes += size;
     bodies.push(body);
     batch.bodyOffsets.push(bodyOffset);
@@ -171,6 +176,12 @@ function readCommand(batch: EncodedBatch, index: number, command: Buffer, body: 
       )} is not a command (fence or trim)`,
     );
   }
+}
+
+/** Whether a body can come back as Postgres text: valid UTF-8 without NUL. */
+function isText(given: unknown, body: Buffer): boolean {
+  if (typeof given === 'string') return given.isWellFormed() && !given.includes('\0');
+  return isUtf8(body) && !body.includes(0);
 }
 
 function toBytes(value: unknown, what: string): Buffer {

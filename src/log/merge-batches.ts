@@ -20,6 +20,7 @@ export function mergeBatches(batches: readonly EncodedBatch[]): EncodedBatch {
     trimTargets: [],
     trimPositions: [],
     sizes: [],
+    utf8: [],
     meteredBytes: 0,
   };
   let bodyBase = 0;
@@ -34,6 +35,7 @@ export function mergeBatches(batches: readonly EncodedBatch[]): EncodedBatch {
     merged.headerCounts.push(...batch.headerCounts);
     merged.timestamps.push(...batch.timestamps);
     merged.sizes.push(...batch.sizes);
+    merged.utf8.push(...batch.utf8);
     merged.trimTargets.push(...batch.trimTargets);
     merged.trimPositions.push(...batch.trimPositions.map((p) => p + merged.count));
     merged.missingTimestamp ||= batch.missingTimestamp;

@@ -1,56 +1,76 @@
+import { textAsBytes, textAsStrings } from './text-types.js';
 import { BasinNotFoundError, StorageError, StreamNotFoundError } from './errors.js';
 import type { LogContext } from './log-context.js';
-import { runQuery } from './run-query.js';
 import type { Start } from './read-options.js';
+import { runQuery } from './run-query.js';
 import { Streams } from './streams.js';
-import type { SequencedRecord, StreamPosition } from './types.js';
+import type { ReadAs, SequencedRecord, StreamPosition } from './types.js';
 
-interface ReadRow {
+type Decoded<A extends ReadAs> = A extends 'bytes' ? Buffer : string;
+
+interface ReadRow<T> {
   kind: number;
   seq_num: number;
   timestamp: number;
-  headers: Buffer[] | null;
-  body: Buffer | null;
+  headers: T[] | null;
+  body: T | null;
+  text: string | null;
   start: number | null;
+  size: number | null;
 }
 
-/** Records as stored, before they are decoded for the caller. */
-export interface RawPage {
-  records: SequencedRecord<Buffer>[];
+/** One page of a read, decoded as asked. */
+export interface Page<T extends string | Uint8Array> {
+  records: SequencedRecord<T>[];
+  /** The metered size of each record. */
+  sizes: number[];
   tail: StreamPosition;
   /** Where the read started: the requested start, raised to the trim point. */
   start: number;
 }
 
 /**
- * Reads one page: up to `count` records from `start`, within `bytes` and before `until`.
+ * Reads one page: up to `count` records from `start`, within `bytes` and before `until`, decoded as strings
+ * (UTF-8, invalid bytes replaced) or bytes while the rows are parsed. (Results are in text format: node-pg
+ * decodes every field as UTF-8 before a binary parser sees it, which corrupts binary data.)
  *
  * @throws StreamNotFoundError, BasinNotFoundError, StorageError.
  */
-export async function readPage(
+export async function readPage<A extends ReadAs>(
   context: LogContext,
   basin: string,
   stream: string,
   start: Start,
   limits: { count: number; bytes: number; until?: number | undefined },
-): Promise<RawPage> {
+  as?: A,
+): Promise<Page<Decoded<A>>> {
   let seqNum: number | null = null;
   let tailOffset: number | null = null;
   if ('seqNum' in start) seqNum = start.seqNum;
   else if ('tailOffset' in start) tailOffset = start.tailOffset;
   else if ('timestamp' in start) seqNum = await seekTimestamp(context, basin, stream, start.timestamp);
-  const rows = await runQuery<ReadRow>(
+  const rows = await runQuery<ReadRow<Decoded<A>>>(
     context.pool,
     {
-      name: context.statements.read.name,
-      text: context.statements.read.text,
-      values: [basin, stream, seqNum, tailOffset, limits.count, limits.bytes, limits.until ?? null],
+      ...context.statements.read,
+      values: [
+        basin,
+        stream,
+        seqNum,
+        tailOffset,
+        limits.count,
+        limits.bytes,
+        limits.until ?? null,
+        as !== 'bytes',
+      ],
     },
     'read',
+    as === 'bytes' ? textAsBytes : textAsStrings,
   );
   let tail: StreamPosition | undefined;
   let from = 0;
-  const records: SequencedRecord<Buffer>[] = [];
+  const records: SequencedRecord<Decoded<A>>[] = [];
+  const sizes: number[] = [];
   for (const row of rows) {
     if (row.kind === 0) {
       tail = { seqNum: row.seq_num, timestamp: row.timestamp };
@@ -67,15 +87,17 @@ export async function readPage(
       seqNum: row.seq_num,
       timestamp: row.timestamp,
       headers: pairs(row.headers),
-      body: row.body!,
+      body: (row.text ?? row.body) as Decoded<A>,
     });
+    sizes.push(row.size!);
   }
   if (tail === undefined) {
-    if (await createOnRead(context, basin, stream))
-      return { records, tail: { seqNum: 0, timestamp: 0 }, start: 0 };
+    if (await createOnRead(context, basin, stream)) {
+      return { records, sizes, tail: { seqNum: 0, timestamp: 0 }, start: 0 };
+    }
     throw await missing(context, basin, stream);
   }
-  return { records, tail, start: from };
+  return { records, sizes, tail, start: from };
 }
 
 /** The first seqNum whose timestamp is at least `timestamp` (the tail when there is none). */
@@ -87,11 +109,7 @@ async function seekTimestamp(
 ): Promise<number> {
   const rows = await runQuery<{ seq_num: number | null }>(
     context.pool,
-    {
-      name: context.statements.seekTimestamp.name,
-      text: context.statements.seekTimestamp.text,
-      values: [basin, stream, timestamp],
-    },
+    { ...context.statements.seekTimestamp, values: [basin, stream, timestamp] },
     'read',
   );
   // No answer when the stream is missing (the read then says so) or a probe found a record swept under it.
@@ -111,7 +129,7 @@ async function createOnRead(context: LogContext, basin: string, stream: string):
 }
 
 /** Why a stream row was not found: the basin or the stream is missing. */
-export async function missing(context: LogContext, basin: string, stream: string): Promise<Error> {
+async function missing(context: LogContext, basin: string, stream: string): Promise<Error> {
   const found = await context.db
     .selectFrom('basins')
     .select('name')
@@ -120,9 +138,9 @@ export async function missing(context: LogContext, basin: string, stream: string
   return found ? new StreamNotFoundError(basin, stream) : new BasinNotFoundError(basin);
 }
 
-function pairs(headers: Buffer[] | null): [Buffer, Buffer][] {
+function pairs<T>(headers: T[] | null): [T, T][] {
   if (headers === null) return [];
-  const result: [Buffer, Buffer][] = [];
+  const result: [T, T][] = [];
   for (let i = 0; i + 1 < headers.length; i += 2) result.push([headers[i]!, headers[i + 1]!]);
   return result;
 }

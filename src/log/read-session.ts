@@ -1,8 +1,7 @@
 import { RangeNotSatisfiableError, StorageError } from './errors.js';
-import { decodeRecord } from './decode.js';
 import type { LogContext } from './log-context.js';
 import { checkAs, checkStart, nonNegativeInteger, type Start } from './read-options.js';
-import { readPage, type RawPage } from './read-page.js';
+import { readPage, type Page } from './read-page.js';
 import { POLL_MS } from './read.js';
 import type { ReadAs, ReadLimits, ReadStart, SequencedRecord } from './types.js';
 import { waitFor } from './wait.js';
@@ -39,13 +38,20 @@ export async function* readSession<A extends ReadAs = 'string'>(
   checkAs(options.as);
   const { signal } = options;
   let failures = 0;
-  const fetch = async (): Promise<RawPage | undefined> => {
+  const fetch = async (): Promise<Page<A extends 'bytes' ? Buffer : string> | undefined> => {
     try {
-      const page = await readPage(context, basin, stream, start, {
-        count: Math.min(count, PAGE_RECORDS),
-        bytes: Math.min(bytes, PAGE_BYTES),
-        until,
-      });
+      const page = await readPage(
+        context,
+        basin,
+        stream,
+        start,
+        {
+          count: Math.min(count, PAGE_RECORDS),
+          bytes: Math.min(bytes, PAGE_BYTES),
+          until,
+        },
+        options.as,
+      );
       failures = 0;
       return page;
     } catch (error) {
@@ -86,23 +92,18 @@ export async function* readSession<A extends ReadAs = 'string'>(
         subscription.cancel();
       }
     }
-    for (const record of page.records) {
-      const size = meteredSize(record);
+    for (let i = 0; i < page.records.length; i++) {
+      const record = page.records[i]!;
+      const size = page.sizes[i]!;
       if (size > bytes && yielded > 0) return; // the first record is returned whatever its size
       yielded++;
       count--;
       bytes -= size;
       start = { seqNum: record.seqNum + 1 };
-      yield decodeRecord(record, options.as);
+      yield record;
       if (signal?.aborted) return;
     }
   }
 }
 
 const never = new Promise<void>(() => {});
-
-function meteredSize(record: SequencedRecord<Buffer>): number {
-  let size = 8 + record.body.length;
-  for (const [name, value] of record.headers) size += 2 + name.length + value.length;
-  return size;
-}

@@ -6,7 +6,8 @@ import { qualified } from '../db/schema-name.js';
  * then up to `$5` records (kind 1) from the start, in seqNum order, below the trim point never. The start is
  * `$3` (a seqNum), else the tail minus `$4` (a tail offset), else the tail; the `until` (`$7`, exclusive
  * timestamp) and `bytes` (`$6`, metered; the first record always counts) bounds are applied to the limited
- * rows, so a read never scans past `count` records.
+ * rows, so a read never scans past `count` records. With `$8` (strings wanted), a body of valid UTF-8 comes as
+ * `text`, converted by the server, and `body` is null: half the bytes of hex on the wire, and nothing to decode.
  */
 export function readStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
@@ -19,7 +20,7 @@ with s as (
 ),
 page as (
   select p.* from s cross join lateral (
-    select r.seq_num, r.timestamp, r.headers, r.body, r.size, sum(r.size) over (order by r.seq_num) as cum
+    select r.seq_num, r.timestamp, r.headers, r.body, r.body_utf8, r.size, sum(r.size) over (order by r.seq_num) as cum
     from ${records} r
     where r.stream_id = s.id and r.seq_num >= s.start and r.seq_num < s.start + $5::bigint
     order by r.seq_num
@@ -27,10 +28,13 @@ page as (
   ) p
 )
 select 0 as kind, s.next_seq as seq_num, s.last_ts as timestamp, null::bytea[] as headers, null::bytea as body,
-  s.start
+  null::text as text, s.start, null::int as size
 from s
 union all
-select 1, p.seq_num, p.timestamp, p.headers, p.body, null
+select 1, p.seq_num, p.timestamp, p.headers,
+  case when $8::boolean and p.body_utf8 then null else p.body end,
+  case when $8::boolean and p.body_utf8 then convert_from(p.body, 'UTF8') end,
+  null, p.size
 from page p
 where ($7::bigint is null or p.timestamp < $7::bigint) and (p.cum <= $6::bigint or p.cum = p.size)`;
 }

@@ -1,5 +1,4 @@
 import { RangeNotSatisfiableError } from './errors.js';
-import { decodeRecord } from './decode.js';
 import type { LogContext } from './log-context.js';
 import { checkUnaryRead } from './read-options.js';
 import { readPage } from './read-page.js';
@@ -28,9 +27,11 @@ export async function readUnary<A extends ReadAs = 'string'>(
       read.waitMs > 0 &&
       (await context.watcher.prepare(basin, stream), context.watcher.subscribe(basin, stream));
     try {
-      const page = await readPage(context, basin, stream, start, read);
+      const page = await readPage(context, basin, stream, start, read, options.as);
       if (page.records.length > 0) {
-        return { records: page.records.map((r) => decodeRecord(r, options.as)), tail: page.tail };
+        return { records: page.records, tail: page.tail } as ReadBatch<
+          A extends 'bytes' ? Uint8Array : string
+        >;
       }
       const requested = 'seqNum' in start ? start.seqNum : undefined;
       if (requested !== undefined && requested > page.tail.seqNum && !read.clamp) {
