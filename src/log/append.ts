@@ -8,7 +8,7 @@ import {
   StorageError,
   StreamNotFoundError,
 } from './errors.js';
-import { assertOpen, type LogContext } from './log-context.js';
+import { assertOpen, type Head, type LogContext } from './log-context.js';
 import { runQuery } from './run-query.js';
 import type { AppendOptions, StreamPosition } from './types.js';
 
@@ -21,7 +21,7 @@ interface BatchRow {
   start: number;
   next_seq: number;
   last_ts: number;
-  marks: number[];
+  marks: number[] | null;
 }
 
 interface StateRow {
@@ -68,7 +68,7 @@ export async function appendEncoded(
   const { statements, pool } = context;
   // An append expecting an empty stream most often creates it: try creating first (one round trip), and
   // append to the existing stream when it is there already.
-  let head: 'create' | 'update' = options.matchSeqNum === 0 ? 'create' : 'update';
+  let head: Head = options.matchSeqNum === 0 ? 'create' : 'update';
   for (let attempt = 1; ; attempt++) {
     assertOpen(context);
     const outcome =
@@ -110,7 +110,7 @@ export async function appendEncoded(
 
 async function appendOne(
   context: LogContext,
-  head: 'create' | 'update',
+  head: Head,
   basin: string,
   stream: string,
   batch: EncodedBatch,
@@ -120,7 +120,7 @@ async function appendOne(
   const values = appendOneParameters(basin, stream, batch, options);
   const [row] = await runQuery<OneRow>(
     context.pool,
-    { ...(head === 'create' ? context.statements.createOne : context.statements.appendOne), values },
+    { ...context.statements.appendOne[head], values },
     'write',
   );
   if (!row) return undefined;
@@ -130,21 +130,21 @@ async function appendOne(
 
 async function appendMany(
   context: LogContext,
-  head: 'create' | 'update',
+  head: Head,
   basin: string,
   stream: string,
   batch: EncodedBatch,
   options: AppendOptions,
   marks: readonly number[],
 ): Promise<AppendOutcome | undefined> {
-  const values = appendParameters(basin, stream, batch, options, marks);
-  const [row] = await runQuery<BatchRow>(
-    context.pool,
-    { ...(head === 'create' ? context.statements.create : context.statements.append), values },
-    'write',
-  );
+  // Without client timestamps, every record gets the stream's new last timestamp: no window, no marks.
+  const stamping = batch.timestamps.every((t) => t === null) ? 'arrival' : 'client';
+  const values = appendParameters(basin, stream, batch, options, stamping === 'client' ? marks : undefined);
+  const statement = context.statements.append[head][stamping];
+  const [row] = await runQuery<BatchRow>(context.pool, { ...statement, values }, 'write');
   if (!row) return undefined;
-  return { start: row.start, marks: row.marks, tail: { seqNum: row.next_seq, timestamp: row.last_ts } };
+  const stamps = row.marks ?? marks.map(() => row.last_ts);
+  return { start: row.start, marks: stamps, tail: { seqNum: row.next_seq, timestamp: row.last_ts } };
 }
 
 /**

@@ -162,18 +162,27 @@ export class EventLog {
 }
 
 function statements(schema: string): Statements {
-  const name = (role: string) => `fencepost.${schema}.${role}.v1`;
+  const name = (role: string) => ({ name: `fencepost.${schema}.${role}.v1` });
   return {
-    append: { name: name('append'), text: appendStatement(schema) },
-    appendOne: { name: name('append-one'), text: appendOneStatement(schema) },
-    create: { name: name('create'), text: appendStatement(schema, 'create') },
-    createOne: { name: name('create-one'), text: appendOneStatement(schema, 'create') },
-    state: { name: name('state'), text: stateStatement(schema) },
-    read: { name: name('read'), text: readStatement(schema) },
-    seekTimestamp: { name: name('seek-timestamp'), text: seekTimestampStatement(schema) },
+    appendOne: {
+      update: { ...name('append-one'), text: appendOneStatement(schema, 'update') },
+      create: { ...name('create-one'), text: appendOneStatement(schema, 'create') },
+    },
+    append: {
+      update: {
+        arrival: { ...name('append-arrival'), text: appendStatement(schema, 'update', 'arrival') },
+        client: { ...name('append-client'), text: appendStatement(schema, 'update', 'client') },
+      },
+      create: {
+        arrival: { ...name('create-arrival'), text: appendStatement(schema, 'create', 'arrival') },
+        client: { ...name('create-client'), text: appendStatement(schema, 'create', 'client') },
+      },
+    },
+    state: { ...name('state'), text: stateStatement(schema) },
+    read: { ...name('read'), text: readStatement(schema) },
+    seekTimestamp: { ...name('seek-timestamp'), text: seekTimestampStatement(schema) },
   };
 }
-
 /**
  * The pool as Kysely sees it: clients checked out with an error listener (see connectClient), and no `end`,
  * since Kysely ends its pool when destroyed and fencepost ends the pool itself, only when it owns it.

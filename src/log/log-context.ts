@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.js';
 import type { Watcher } from './watcher.js';
+import type { Stamping } from './append-statement.js';
 import { ClosedError } from './errors.js';
 
 /** What every stream and basin handle of one EventLog shares. Internal. */
@@ -19,11 +20,12 @@ export interface Statement {
   text: string;
 }
 
+/** An append's first step: update the stream row, or create the stream (when the append expects it empty). */
+export type Head = 'update' | 'create';
+
 export interface Statements {
-  append: Statement;
-  appendOne: Statement;
-  createOne: Statement;
-  create: Statement;
+  appendOne: Record<Head, Statement>;
+  append: Record<Head, Record<Stamping, Statement>>;
   state: Statement;
   read: Statement;
   seekTimestamp: Statement;

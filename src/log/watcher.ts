@@ -46,8 +46,8 @@ export class Watcher {
     let wake!: Wake;
     const woken = new Promise<void>((resolve) => (wake = resolve));
     const cancel = () => {
-      this.#byName.get(k)?.delete(wake);
-      if (id !== undefined) this.#byId.get(id)?.delete(wake);
+      remove(this.#byName, k, once);
+      if (id !== undefined) remove(this.#byId, id, once);
     };
     const once = () => {
       cancel();
@@ -139,6 +139,11 @@ function add(map: Map<string, Set<Wake>>, k: string, wake: Wake): void {
   let set = map.get(k);
   if (!set) map.set(k, (set = new Set()));
   set.add(wake);
+}
+
+function remove(map: Map<string, Set<Wake>>, k: string, wake: Wake): void {
+  const set = map.get(k);
+  if (set?.delete(wake) && set.size === 0) map.delete(k);
 }
 
 function wakeAll(wakes: Set<Wake> | undefined): void {
