@@ -41,8 +41,10 @@ create table records (
   stream_id bigint not null,
   seq_num bigint not null,
   timestamp bigint not null,
-  -- Header names and values, flattened: [name1, value1, name2, value2, ...]; null when there are none.
+  -- Header names and values, flattened: [name1, value1, name2, value2, ...]: as text when every one of the
+  -- batch's is valid UTF-8 without NUL, else as bytes; the other column is null (both are when there are none).
   headers bytea[],
+  headers_text text[],
   body bytea not null,
   -- The metered size (8 + 2 per header + header and body bytes), for reads bounded by bytes.
   size integer not null,

@@ -71,8 +71,9 @@ function notify(schema: string): string {
 export function appendOneStatement(schema: string, head: 'update' | 'create' = 'update'): string {
   return `
 with upd as (${head === 'update' ? updateOne(schema) : createOne(schema)})
-insert into ${qualified(schema, 'records')} (stream_id, seq_num, timestamp, headers, body, size, body_utf8)
-select u.id, u.start, u.last_ts, $4::bytea[], $3::bytea, $11::int, $12::boolean from upd u
+insert into ${qualified(schema, 'records')}
+  (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8)
+select u.id, u.start, u.last_ts, $4::bytea[], $13::text[], $3::bytea, $11::int, $12::boolean from upd u
 returning seq_num, timestamp`;
 }
 
@@ -111,7 +112,7 @@ export function appendOneParameters(
     basin,
     stream,
     batch.body,
-    batch.headers.length === 0 ? null : batch.headers,
+    batch.headers.length === 0 || batch.headerText ? null : batch.headers,
     batch.timestamps[0],
     options.matchSeqNum ?? null,
     options.fencingToken ?? null,
@@ -120,6 +121,7 @@ export function appendOneParameters(
     batch.missingTimestamp,
     batch.sizes[0],
     batch.utf8[0],
+    batch.headers.length === 0 ? null : batch.headerText,
   ];
 }
 
@@ -127,12 +129,12 @@ export function appendOneParameters(
  * How a batch's timestamps are made. `arrival`: no record has a client timestamp, so every record gets the
  * same one, the database's clock raised to the stream's last timestamp (the stream's new last timestamp).
  * `client`: each record's timestamp is the running maximum of the batch's timestamps, raised to the stream's
- * last one before the batch (a window over the batch, and the timestamps at `$19` returned).
+ * last one before the batch (a window over the batch, and the timestamps at `$20` returned).
  */
 export type Stamping = 'arrival' | 'client';
 
 /**
- * The append of a batch. Its row: the start, the tail, and the timestamps at the 1-based positions `$19`
+ * The append of a batch. Its row: the start, the tail, and the timestamps at the 1-based positions `$20`
  * (`client` stamping only); none when a condition failed or the stream is missing.
  * Parameters: see {@link appendParameters}.
  */
@@ -152,10 +154,11 @@ batch as (
 ),
 upd as (${head === 'update' ? updateMany(schema, stamping) : createMany(schema, stamping)}),
 ins as (
-  insert into ${qualified(schema, 'records')} (stream_id, seq_num, timestamp, headers, body, size, body_utf8)
+  insert into ${qualified(schema, 'records')}
+    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8)
   select u.id, u.start + b.ord - 1, ${timestamp},
-    case when b.header_count = 0 then null
-      else ($7::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
+    case when b.header_count > 0 then ($7::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
+    case when b.header_count > 0 then ($19::text[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
     substring($4::bytea from b.body_offset + 1 for b.body_length),
     b.size,
     b.utf8
@@ -164,7 +167,7 @@ ins as (
 )
 select u.start, u.next_seq, u.last_ts, ${
     client
-      ? '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($19::int[]))'
+      ? '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($20::int[]))'
       : 'null::bigint[]'
   } as marks
 from upd u`;
@@ -185,7 +188,7 @@ export function appendParameters(
     batch.body,
     batch.bodyOffsets,
     batch.bodyLengths,
-    batch.headers,
+    batch.headerText ? null : batch.headers,
     batch.headerOffsets,
     batch.headerCounts,
     batch.timestamps,
@@ -197,6 +200,7 @@ export function appendParameters(
     batch.missingTimestamp,
     batch.sizes,
     batch.utf8,
+    batch.headerText,
   ];
   if (marks) values.push(marks);
   return values;

@@ -14,6 +14,11 @@ export interface EncodedBatch {
   bodyOffsets: number[];
   bodyLengths: number[];
   headers: Buffer[];
+  /**
+   * The same header names and values as strings, when every one is valid UTF-8 without NUL (the usual
+   * case), else null. They are then stored as text: cheaper to send, to store and to read back as strings.
+   */
+  headerText: string[] | null;
   headerOffsets: number[];
   headerCounts: number[];
   timestamps: (number | null)[];
@@ -49,6 +54,7 @@ export function encodeBatch(records: readonly AppendRecord[], options: AppendOpt
     bodyOffsets: [],
     bodyLengths: [],
     headers: [],
+    headerText: [],
     headerOffsets: [],
     headerCounts: [],
     timestamps: [],
@@ -90,6 +96,12 @@ export function encodeBatch(records: readonly AppendRecord[], options: AppendOpt
       }
       headerBytes += name.length + value.length;
       batch.headers.push(name, value);
+      if (batch.headerText) {
+        const nameText = asText(pair[0], name);
+        const valueText = asText(pair[1], value);
+        if (nameText === undefined || valueText === undefined) batch.headerText = null;
+        else batch.headerText.push(nameText, valueText);
+      }
     }
     if (headers.length === 1 && batch.headers[batch.headers.length - 2]!.length === 0) {
       readCommand(batch, i, batch.headers[batch.headers.length - 1]!, body);
@@ -178,10 +190,16 @@ function readCommand(batch: EncodedBatch, index: number, command: Buffer, body: 
   }
 }
 
-/** Whether a body can come back as Postgres text: valid UTF-8 without NUL. */
-function isText(given: unknown, body: Buffer): boolean {
+/** Whether bytes can be held by Postgres text: valid UTF-8 without NUL. */
+function isText(given: unknown, bytes: Buffer): boolean {
   if (typeof given === 'string') return given.isWellFormed() && !given.includes('\0');
-  return isUtf8(body) && !body.includes(0);
+  return isUtf8(bytes) && !bytes.includes(0);
+}
+
+/** The bytes as a string when Postgres text can hold them exactly, else undefined. */
+function asText(given: unknown, bytes: Buffer): string | undefined {
+  if (!isText(given, bytes)) return undefined;
+  return typeof given === 'string' ? given : bytes.toString('utf8');
 }
 
 function toBytes(value: unknown, what: string): Buffer {

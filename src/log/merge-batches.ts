@@ -12,6 +12,7 @@ export function mergeBatches(batches: readonly EncodedBatch[]): EncodedBatch {
     bodyOffsets: [],
     bodyLengths: [],
     headers: [],
+    headerText: [],
     headerOffsets: [],
     headerCounts: [],
     timestamps: [],
@@ -32,6 +33,8 @@ export function mergeBatches(batches: readonly EncodedBatch[]): EncodedBatch {
     }
     merged.bodyLengths.push(...batch.bodyLengths);
     merged.headers.push(...batch.headers);
+    merged.headerText =
+      merged.headerText && batch.headerText ? merged.headerText.concat(batch.headerText) : null;
     merged.headerCounts.push(...batch.headerCounts);
     merged.timestamps.push(...batch.timestamps);
     merged.sizes.push(...batch.sizes);

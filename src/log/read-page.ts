@@ -13,6 +13,7 @@ interface ReadRow<T> {
   seq_num: number;
   timestamp: number;
   headers: T[] | null;
+  headers_text: string[] | null;
   body: T | null;
   text: string | null;
   start: number | null;
@@ -86,7 +87,7 @@ export async function readPage<A extends ReadAs>(
     records.push({
       seqNum: row.seq_num,
       timestamp: row.timestamp,
-      headers: pairs(row.headers),
+      headers: pairs(row.headers ?? (row.headers_text && fromText(row.headers_text, as))),
       body: (row.text ?? row.body) as Decoded<A>,
     });
     sizes.push(row.size!);
@@ -136,6 +137,11 @@ async function missing(context: LogContext, basin: string, stream: string): Prom
     .where('name', '=', basin)
     .executeTakeFirst();
   return found ? new StreamNotFoundError(basin, stream) : new BasinNotFoundError(basin);
+}
+
+/** Header names and values stored as text, as the caller asked for them. */
+function fromText<A extends ReadAs>(values: string[], as: A | undefined): Decoded<A>[] {
+  return (as === 'bytes' ? values.map((v) => Buffer.from(v, 'utf8')) : values) as Decoded<A>[];
 }
 
 function pairs<T>(headers: T[] | null): [T, T][] {

@@ -20,18 +20,19 @@ with s as (
 ),
 page as (
   select p.* from s cross join lateral (
-    select r.seq_num, r.timestamp, r.headers, r.body, r.body_utf8, r.size, sum(r.size) over (order by r.seq_num) as cum
+    select r.seq_num, r.timestamp, r.headers, r.headers_text, r.body, r.body_utf8, r.size,
+      sum(r.size) over (order by r.seq_num) as cum
     from ${records} r
     where r.stream_id = s.id and r.seq_num >= s.start and r.seq_num < s.start + $5::bigint
     order by r.seq_num
     limit $5
   ) p
 )
-select 0 as kind, s.next_seq as seq_num, s.last_ts as timestamp, null::bytea[] as headers, null::bytea as body,
-  null::text as text, s.start, null::int as size
+select 0 as kind, s.next_seq as seq_num, s.last_ts as timestamp, null::bytea[] as headers,
+  null::text[] as headers_text, null::bytea as body, null::text as text, s.start, null::int as size
 from s
 union all
-select 1, p.seq_num, p.timestamp, p.headers,
+select 1, p.seq_num, p.timestamp, p.headers, p.headers_text,
   case when $8::boolean and p.body_utf8 then null else p.body end,
   case when $8::boolean and p.body_utf8 then convert_from(p.body, 'UTF8') end,
   null, p.size

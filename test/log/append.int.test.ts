@@ -273,6 +273,30 @@ describe('headers', () => {
 describe('bytes round-trip', () => {
   const notUtf8 = new Uint8Array([0xff, 0x00, 0xc3, 0x28, 0x80, 0xfe, 0x0a]);
 
+  it('keeps text headers and byte headers of one batch apart, each exactly', async () => {
+    const stream = freshStream();
+    await stream.append([
+      { body: 'a', headers: [['type', 'Text']] },
+      { body: 'b', headers: [['raw', notUtf8]] },
+      { body: 'c', headers: [['nul', 'x\u0000y']] },
+    ]);
+    await stream.append([{ body: 'd', headers: [['type', 'Alone']] }]);
+    const { records } = await stream.read({ seqNum: 0, as: 'bytes' });
+    expect(records.map((r) => r.headers.map(([n, v]) => [Buffer.from(n).toString(), Buffer.from(v)]))).toEqual([
+      [['type', Buffer.from('Text')]],
+      [['raw', Buffer.from(notUtf8)]],
+      [['nul', Buffer.from('x\u0000y')]],
+      [['type', Buffer.from('Alone')]],
+    ]);
+    const strings = await stream.read({ seqNum: 0 });
+    expect(strings.records.map((r) => r.headers)).toEqual([
+      [['type', 'Text']],
+      [['raw', Buffer.from(notUtf8).toString('utf8')]],
+      [['nul', 'x\u0000y']],
+      [['type', 'Alone']],
+    ]);
+  });
+
   it('returns a string body as the same string, multi-byte characters included', async () => {
     const stream = freshStream();
     const body = 'héllo, wörld 👋 \u0000 "quoted" \\ end';
