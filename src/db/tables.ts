@@ -19,7 +19,7 @@ export interface StreamsTable {
   last_ts: ColumnType<string, never, never>;
   prev_last_ts: ColumnType<string, never, never>;
   fencing_token: ColumnType<string, never, never>;
-  trim_point: ColumnType<string, never, never>;
+  trim_point: ColumnType<string, never, string>;
   swept: ColumnType<string, never, string>;
   ts_mode: number;
   ts_uncapped: boolean;

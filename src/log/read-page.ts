@@ -102,7 +102,7 @@ export async function readPage<A extends ReadAs>(
 }
 
 /** The first seqNum whose timestamp is at least `timestamp` (the tail when there is none). */
-async function seekTimestamp(
+export async function seekTimestamp(
   context: LogContext,
   basin: string,
   stream: string,

@@ -1,12 +1,16 @@
 import { sql } from 'kysely';
 import type { LogContext } from './log-context.js';
+import { seekTimestamp } from './read-page.js';
+import type { StreamConfig } from './types.js';
 
 /** Records deleted per statement, so a sweep never holds long locks or builds a huge transaction. */
 const CHUNK = 10_000;
 
 /**
- * Deletes trimmed records (below each stream's trim point) in the background. Reads hide them from the moment
- * the trim commits; the sweep only reclaims space. Internal.
+ * The background upkeep of streams: applies retention (`retentionPolicy.age`: records older than that, by the
+ * database's clock, are trimmed), deletes streams configured with `deleteOnEmpty` that have been empty that
+ * long, and deletes trimmed records (below each stream's trim point). Reads hide trimmed records from the
+ * moment the trim commits; deleting them only reclaims space. Internal.
  */
 export class Sweeper {
   readonly #context: LogContext;
@@ -34,6 +38,7 @@ export class Sweeper {
 
   async #sweep(): Promise<number> {
     const { db } = this.#context;
+    await this.#retain();
     let deleted = 0;
     for (;;) {
       if (this.#context.state.closed) return deleted;
@@ -63,6 +68,50 @@ export class Sweeper {
           .set({ swept: sql`greatest(swept, ${String(to)}::bigint)` })
           .where('id', '=', stream.id)
           .execute();
+      }
+    }
+  }
+
+  /** Trims records past their stream's retention age, and deletes streams empty for their deleteOnEmpty age. */
+  async #retain(): Promise<void> {
+    const { db } = this.#context;
+    const configured = await db
+      .selectFrom('streams')
+      .select(['id', 'basin', 'name', 'config', 'next_seq', 'trim_point', 'last_ts', 'created_at'])
+      .where(sql<boolean>`config ?| array['retentionPolicy', 'deleteOnEmpty']`)
+      .execute();
+    if (configured.length === 0) return;
+    const { rows } = await sql<{
+      now: string;
+    }>`select (date_part('epoch', clock_timestamp()) * 1000)::bigint as now`.execute(db);
+    const now = Number(rows[0]!.now);
+    for (const stream of configured) {
+      if (this.#context.state.closed) return;
+      const config = stream.config as StreamConfig;
+      const age =
+        config.retentionPolicy && 'age' in config.retentionPolicy ? config.retentionPolicy.age : undefined;
+      if (age !== undefined) {
+        const keepFrom = await seekTimestamp(this.#context, stream.basin, stream.name, now - age * 1000);
+        await db
+          .updateTable('streams')
+          .set({ trim_point: sql`greatest(trim_point, least(${String(keepFrom)}::bigint, next_seq))` })
+          .where('id', '=', stream.id)
+          .execute();
+      }
+      const minAge = config.deleteOnEmpty?.minAgeSecs;
+      if (minAge !== undefined) {
+        const cutoff = now - minAge * 1000;
+        await db.transaction().execute(async (trx) => {
+          const gone = await trx
+            .deleteFrom('streams')
+            .where('id', '=', stream.id)
+            .where(sql<boolean>`trim_point >= next_seq`)
+            .where(sql<boolean>`last_ts < ${String(cutoff)}::bigint`)
+            .where(sql<boolean>`created_at < to_timestamp(${cutoff / 1000})`)
+            .returning('id')
+            .executeTakeFirst();
+          if (gone) await trx.deleteFrom('records').where('stream_id', '=', stream.id).execute();
+        });
       }
     }
   }

@@ -282,7 +282,9 @@ describe('bytes round-trip', () => {
     ]);
     await stream.append([{ body: 'd', headers: [['type', 'Alone']] }]);
     const { records } = await stream.read({ seqNum: 0, as: 'bytes' });
-    expect(records.map((r) => r.headers.map(([n, v]) => [Buffer.from(n).toString(), Buffer.from(v)]))).toEqual([
+    expect(
+      records.map((r) => r.headers.map(([n, v]) => [Buffer.from(n).toString(), Buffer.from(v)])),
+    ).toEqual([
       [['type', Buffer.from('Text')]],
       [['raw', Buffer.from(notUtf8)]],
       [['nul', Buffer.from('x\u0000y')]],
