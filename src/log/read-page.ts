@@ -8,17 +8,18 @@ import type { ReadAs, SequencedRecord, StreamPosition } from './types.js';
 
 type Decoded<A extends ReadAs> = A extends 'bytes' ? Buffer : string;
 
-interface ReadRow<T> {
-  kind: number;
-  seq_num: number;
-  timestamp: number;
-  headers: T[] | null;
-  headers_text: string[] | null;
-  body: T | null;
-  text: string | null;
-  start: number | null;
-  size: number | null;
-}
+/** A row of the read statement: the stream row (kind 0) or a record (kind 1), as an array. */
+type ReadRow<T> = [
+  kind: number,
+  seqNum: number,
+  timestamp: number,
+  headers: T[] | null,
+  headersText: string[] | null,
+  body: T | null,
+  text: string | null,
+  start: number | null,
+  size: number | null,
+];
 
 /** One page of a read, decoded as asked. */
 export interface Page<T extends string | Uint8Array> {
@@ -66,31 +67,29 @@ export async function readPage<A extends ReadAs>(
       ],
     },
     'read',
-    as === 'bytes' ? textAsBytes : textAsStrings,
+    { types: as === 'bytes' ? textAsBytes : textAsStrings, rowMode: 'array' },
   );
   let tail: StreamPosition | undefined;
   let from = 0;
   const records: SequencedRecord<Decoded<A>>[] = [];
   const sizes: number[] = [];
-  for (const row of rows) {
-    if (row.kind === 0) {
-      tail = { seqNum: row.seq_num, timestamp: row.timestamp };
-      from = row.start!;
+  for (const [kind, seq, timestamp, headers, headersText, body, text, begin, size] of rows) {
+    if (kind === 0) {
+      tail = { seqNum: seq, timestamp };
+      from = begin!;
       continue;
     }
     const last = records[records.length - 1];
-    if (last !== undefined && row.seq_num !== last.seqNum + 1) {
-      throw new StorageError(
-        `read returned seqNum ${row.seq_num} after ${last.seqNum}: records out of order`,
-      );
+    if (last !== undefined && seq !== last.seqNum + 1) {
+      throw new StorageError(`read returned seqNum ${seq} after ${last.seqNum}: records out of order`);
     }
     records.push({
-      seqNum: row.seq_num,
-      timestamp: row.timestamp,
-      headers: pairs(row.headers ?? (row.headers_text && fromText(row.headers_text, as))),
-      body: (row.text ?? row.body) as Decoded<A>,
+      seqNum: seq,
+      timestamp,
+      headers: pairs(headers ?? (headersText && fromText(headersText, as))),
+      body: (text ?? body) as Decoded<A>,
     });
-    sizes.push(row.size!);
+    sizes.push(size!);
   }
   if (tail === undefined) {
     if (await createOnRead(context, basin, stream)) {
