@@ -1,4 +1,5 @@
-import { appendOneParameters, appendParameters } from './append-statement.js';
+import { appendParameters } from './append-batch-statement.js';
+import { appendOneParameters } from './append-one-statement.js';
 import type { EncodedBatch } from './encode-batch.js';
 import {
   BasinNotFoundError,
@@ -76,8 +77,7 @@ export async function appendEncoded(
         ? await appendOne(context, head, basin, stream, batch, options, marks)
         : await appendMany(context, head, basin, stream, batch, options, marks);
     if (!outcome && head === 'create') {
-      head = 'update';
-      attempt--;
+      head = 'update'; // the stream exists already: append to it
       continue;
     }
     if (outcome) {

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.js';
 import type { Watcher } from './watcher.js';
-import type { Stamping } from './append-statement.js';
+import type { Stamping } from './append-batch-statement.js';
 import { ClosedError } from './errors.js';
 
 /** What every stream and basin handle of one EventLog shares. Internal. */

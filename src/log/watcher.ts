@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { qualified } from '../db/schema-name.js';
-import { notifyChannel } from './append-statement.js';
+import { notifyChannel } from './statement-parts.js';
 import { connectClient } from './connect-client.js';
 
 /** How long a follower's mark asks appenders in other processes to notify, and when it is renewed. */

@@ -273,6 +273,23 @@ describe('headers', () => {
 describe('bytes round-trip', () => {
   const notUtf8 = new Uint8Array([0xff, 0x00, 0xc3, 0x28, 0x80, 0xfe, 0x0a]);
 
+  it('returns header values that Postgres must quote exactly as they were', async () => {
+    const stream = freshStream();
+    const headers: [string, string][] = [
+      ['comma', 'x,y'],
+      ['quote', '"q"'],
+      ['braces', '{}'],
+      ['spaces', ' sp '],
+      ['null', 'NULL'],
+      ['empty', ''],
+      ['backslash', 'back\\slash'],
+      ['unicode', 'ünï 👋'],
+    ];
+    await stream.append([{ body: 'a', headers }]);
+    const { records } = await stream.read({ seqNum: 0 });
+    expect(records[0]!.headers).toEqual(headers);
+  });
+
   it('keeps text headers and byte headers of one batch apart, each exactly', async () => {
     const stream = freshStream();
     await stream.append([

@@ -1,0 +1,122 @@
+import { qualified } from '../db/schema-name.js';
+import type { EncodedBatch } from './encode-batch.js';
+import type { Head } from './log-context.js';
+import { conditions, creatable, defaultConfig, notify, NOW_MS, recordTimestamp } from './statement-parts.js';
+import type { AppendOptions } from './types.js';
+
+/**
+ * How a batch's timestamps are made. `arrival`: no record has a client timestamp, so every record gets the
+ * same one, the database's clock raised to the stream's last timestamp (the stream's new last timestamp).
+ * `client`: each record's timestamp is the running maximum of the batch's timestamps, raised to the stream's
+ * last one before the batch (a window over the batch, and the timestamps at `$20` returned).
+ */
+export type Stamping = 'arrival' | 'client';
+
+/**
+ * The append of a batch. Its row: the start, the tail, and the timestamps at the 1-based positions `$20`
+ * (`client` stamping only); none when a condition failed or the stream is missing.
+ * Parameters: see {@link appendParameters}.
+ */
+export function appendStatement(schema: string, head: Head, stamping: Stamping): string {
+  const client = stamping === 'client';
+  const timestamp = client
+    ? `greatest(u.prev_last_ts,
+      max(${recordTimestamp('u.ts_mode', 'u.ts_uncapped', 'b.client_ts', 'c.now_ms')}) over (order by b.ord))`
+    : 'u.last_ts';
+  return `
+with ${client ? `clock as (select ${NOW_MS} as now_ms),` : ''}
+batch as (
+  select b.ord::int as ord, b.client_ts, b.body_offset, b.body_length, b.header_offset, b.header_count, b.size,
+    b.utf8
+  from unnest($10::bigint[], $5::int[], $6::int[], $8::int[], $9::int[], $17::int[], $18::boolean[])
+    with ordinality as b(client_ts, body_offset, body_length, header_offset, header_count, size, utf8, ord)
+),
+upd as (${head === 'update' ? updateMany(schema, stamping) : createMany(schema, stamping)}),
+ins as (
+  insert into ${qualified(schema, 'records')}
+    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8)
+  select u.id, u.start + b.ord - 1, ${timestamp},
+    case when b.header_count > 0 then ($7::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
+    case when b.header_count > 0 then ($19::text[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
+    substring($4::bytea from b.body_offset + 1 for b.body_length),
+    b.size,
+    b.utf8
+  from upd u, batch b${client ? ', clock c' : ''}
+  ${client ? 'returning seq_num, timestamp' : ''}
+)
+select u.start, u.next_seq, u.last_ts, ${
+    client
+      ? '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($20::int[]))'
+      : 'null::bigint[]'
+  } as marks
+from upd u`;
+}
+
+/** The batch statement's parameters; `marks` (for `client` stamping) are positions whose timestamps come back. */
+export function appendParameters(
+  basin: string,
+  stream: string,
+  batch: EncodedBatch,
+  options: AppendOptions,
+  marks?: readonly number[],
+): unknown[] {
+  const values: unknown[] = [
+    basin,
+    stream,
+    batch.count,
+    batch.body,
+    batch.bodyOffsets,
+    batch.bodyLengths,
+    batch.headerText ? null : batch.headers,
+    batch.headerOffsets,
+    batch.headerCounts,
+    batch.timestamps,
+    options.matchSeqNum ?? null,
+    options.fencingToken ?? null,
+    batch.newToken,
+    batch.trimTargets,
+    batch.trimPositions,
+    batch.missingTimestamp,
+    batch.sizes,
+    batch.utf8,
+    batch.headerText,
+  ];
+  if (marks) values.push(marks);
+  return values;
+}
+
+function updateMany(schema: string, stamping: Stamping): string {
+  const last =
+    stamping === 'client'
+      ? `(select max(${recordTimestamp('s.ts_mode', 's.ts_uncapped', 'b.client_ts', 'c.now_ms')})
+      from batch b, clock c)`
+      : NOW_MS;
+  return `
+  update ${qualified(schema, 'streams')} s set
+    next_seq = s.next_seq + $3,
+    prev_last_ts = s.last_ts,
+    last_ts = greatest(s.last_ts, ${last}),
+    fencing_token = coalesce($13::text, s.fencing_token),
+    trim_point = greatest(s.trim_point,
+      (select max(least(t.target, s.next_seq + t.pos)) from unnest($14::bigint[], $15::int[]) as t(target, pos)))
+  ${conditions({ token: 12, match: 11, missing: 16 })}
+  returning s.id, s.next_seq - $3 as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
+    ${notify(schema)}`;
+}
+
+function createMany(schema: string, stamping: Stamping): string {
+  const last =
+    stamping === 'client'
+      ? `(select max(${recordTimestamp('b.ts_mode', 'b.ts_uncapped', 'x.client_ts', 'c.now_ms')}) from batch x, clock c)`
+      : NOW_MS;
+  return `
+  insert into ${qualified(schema, 'streams')} as s
+    (basin, name, next_seq, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
+  select $1, $2, $3, ${last}, coalesce($13::text, ''),
+    coalesce((select max(least(t.target, t.pos)) from unnest($14::bigint[], $15::int[]) as t(target, pos)), 0),
+    b.ts_mode, b.ts_uncapped, ${defaultConfig}
+  ${creatable(schema, { token: 12, match: 11, missing: 16 })}
+  on conflict (basin, name) do nothing
+  returning s.id, 0::bigint as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
+    null::text as notified`;
+}

@@ -1,0 +1,67 @@
+import { qualified } from '../db/schema-name.js';
+import type { EncodedBatch } from './encode-batch.js';
+import type { Head } from './log-context.js';
+import { conditions, creatable, defaultConfig, notify, NOW_MS, recordTimestamp } from './statement-parts.js';
+import type { AppendOptions } from './types.js';
+
+/**
+ * The append of one record (most appends, and every fence and trim). Its row: the record's `seq_num` and
+ * `timestamp` (the stream's new last timestamp); none when a condition failed or the stream is missing.
+ * Parameters: see {@link appendOneParameters}.
+ */
+export function appendOneStatement(schema: string, head: Head): string {
+  return `
+with upd as (${head === 'update' ? updateOne(schema) : createOne(schema)})
+insert into ${qualified(schema, 'records')}
+  (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8)
+select u.id, u.start, u.last_ts, $4::bytea[], $13::text[], $3::bytea, $11::int, $12::boolean from upd u
+returning seq_num, timestamp`;
+}
+
+function updateOne(schema: string): string {
+  return `
+  update ${qualified(schema, 'streams')} s set
+    next_seq = s.next_seq + 1,
+    last_ts = greatest(s.last_ts, ${recordTimestamp('s.ts_mode', 's.ts_uncapped', '$5::bigint', NOW_MS)}),
+    fencing_token = coalesce($8::text, s.fencing_token),
+    -- least() ignores nulls: a record that is not a trim leaves the trim point alone.
+    trim_point = case when $9::bigint is null then s.trim_point
+      else greatest(s.trim_point, least($9::bigint, s.next_seq + 1)) end
+  ${conditions({ token: 7, match: 6, missing: 10 })}
+  returning s.id, s.next_seq - 1 as start, s.last_ts, ${notify(schema)}`;
+}
+
+function createOne(schema: string): string {
+  return `
+  insert into ${qualified(schema, 'streams')} as s
+    (basin, name, next_seq, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
+  select $1, $2, 1, ${recordTimestamp('b.ts_mode', 'b.ts_uncapped', '$5::bigint', NOW_MS)}, coalesce($8::text, ''),
+    case when $9::bigint is null then 0 else least($9::bigint, 1) end, b.ts_mode, b.ts_uncapped, ${defaultConfig}
+  ${creatable(schema, { token: 7, match: 6, missing: 10 })}
+  on conflict (basin, name) do nothing
+  returning s.id, 0::bigint as start, s.last_ts`;
+}
+
+/** The single-record statement's parameters. */
+export function appendOneParameters(
+  basin: string,
+  stream: string,
+  batch: EncodedBatch,
+  options: AppendOptions,
+): unknown[] {
+  return [
+    basin,
+    stream,
+    batch.body,
+    batch.headers.length === 0 || batch.headerText ? null : batch.headers,
+    batch.timestamps[0],
+    options.matchSeqNum ?? null,
+    options.fencingToken ?? null,
+    batch.newToken,
+    batch.trimTargets[0] ?? null,
+    batch.missingTimestamp,
+    batch.sizes[0],
+    batch.utf8[0],
+    batch.headers.length === 0 ? null : batch.headerText,
+  ];
+}

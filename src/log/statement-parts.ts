@@ -1,0 +1,70 @@
+import { qualified } from '../db/schema-name.js';
+
+/** The channel on which appends to watched streams notify followers in other processes. */
+export function notifyChannel(schema: string): string {
+  return `fencepost_${schema}`;
+}
+
+/*
+ * The append path is one statement per append: a conditional UPDATE of the stream row, then the INSERT of the
+ * records. The UPDATE takes the row lock and checks the fencing token, then `matchSeqNum`, at once; READ
+ * COMMITTED re-checks the conditions on the newest row version after waiting for the lock. It reserves the
+ * sequence numbers, moves the timestamp floor, the token and the trim point, and NOTIFYs followers in other
+ * processes when one watches the stream. A key conflict on records is an error, never ignored.
+ *
+ * When nothing matched, the statement returns no row, and appendEncoded asks `stateStatement` why. Keeping
+ * that read out of the append statement keeps the statement small: each plan node costs executor time on
+ * every call (measured: about 15% of the append's server CPU for a locking read that never ran).
+ */
+
+/** A record's timestamp before the stream's floor: arrival time (mode 2 or none given), capped unless uncapped. */
+export function recordTimestamp(mode: string, uncapped: string, client: string, now: string): string {
+  return `case when ${mode} = 2 or ${client} is null then ${now}
+    when ${uncapped} then ${client} else least(${client}, ${now}) end`;
+}
+
+/** Milliseconds since the epoch, by the database's clock, not the transaction's start. */
+export const NOW_MS = `(date_part('epoch', clock_timestamp()) * 1000)::bigint`;
+
+/**
+ * The WHERE of the stream-row update, given the numbers of the parameters: the stream, the token, then
+ * matchSeqNum, then a client-require stream refusing a batch with a record without a timestamp.
+ */
+export function conditions({
+  token,
+  match,
+  missing,
+}: {
+  token: number;
+  match: number;
+  missing: number;
+}): string {
+  return `where s.basin = $1 and s.name = $2
+    and ($${token}::text is null or s.fencing_token = $${token}::text)
+    and ($${match}::bigint is null or s.next_seq = $${match}::bigint)
+    and (not $${missing}::boolean or s.ts_mode <> 1)`;
+}
+
+/**
+ * The FROM and WHERE that create a missing stream: its basin creates streams on append, and the conditions
+ * hold for a new stream (tail 0, token '', and a record without a timestamp only where allowed).
+ */
+export function creatable(
+  schema: string,
+  { token, match, missing }: { token: number; match: number; missing: number },
+): string {
+  return `from ${qualified(schema, 'basins')} b
+  where b.name = $1 and b.create_stream_on_append
+    and ($${token}::text is null or $${token}::text = '')
+    and ($${match}::bigint is null or $${match}::bigint = 0)
+    and (not $${missing}::boolean or b.ts_mode <> 1)`;
+}
+
+/** A new stream's config: its basin's default stream config. */
+export const defaultConfig = `coalesce(b.config -> 'defaultStreamConfig', '{}'::jsonb)`;
+
+/** A RETURNING column that NOTIFYs when a follower in another process watches the stream. */
+export function notify(schema: string): string {
+  return `case when s.watched_until > clock_timestamp()
+      then pg_notify('${notifyChannel(schema)}', s.id::text)::text end as notified`;
+}
