@@ -8,9 +8,8 @@ import type { ReadAs, SequencedRecord, StreamPosition } from './types.js';
 
 type Decoded<A extends ReadAs> = A extends 'bytes' ? Buffer : string;
 
-/** A row of the read statement: the stream row (kind 0) or a record (kind 1), as an array. */
+/** A row of the read statement, as an array: the stream row (the one with a `start`) or a record. */
 type ReadRow<T> = [
-  kind: number,
   seqNum: number,
   timestamp: number,
   headers: T[] | null,
@@ -73,10 +72,10 @@ export async function readPage<A extends ReadAs>(
   let from = 0;
   const records: SequencedRecord<Decoded<A>>[] = [];
   const sizes: number[] = [];
-  for (const [kind, seq, timestamp, headers, headersText, body, text, begin, size] of rows) {
-    if (kind === 0) {
+  for (const [seq, timestamp, headers, headersText, body, text, begin, size] of rows) {
+    if (begin !== null) {
       tail = { seqNum: seq, timestamp };
-      from = begin!;
+      from = begin;
       continue;
     }
     const last = records[records.length - 1];

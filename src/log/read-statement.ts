@@ -1,13 +1,14 @@
 import { qualified } from '../db/schema-name.js';
 
 /**
- * A read, as one statement: the stream row (kind 0: `seq_num` is the tail, `timestamp` the last timestamp,
- * `start` where the read starts),
- * then up to `$5` records (kind 1) from the start, in seqNum order, below the trim point never. The start is
- * `$3` (a seqNum), else the tail minus `$4` (a tail offset), else the tail; the `until` (`$7`, exclusive
- * timestamp) and `bytes` (`$6`, metered; the first record always counts) bounds are applied to the limited
- * rows, so a read never scans past `count` records. With `$8` (strings wanted), a body of valid UTF-8 comes as
- * `text`, converted by the server, and `body` is null: half the bytes of hex on the wire, and nothing to decode.
+ * A read, as one statement: the stream row (the one row with a `start`: `seq_num` is the tail, `timestamp` the
+ * last timestamp, `start` where the read starts), then up to `$5` records from the start, in seqNum order,
+ * never below the trim point. The start is `$3` (a seqNum), else the tail minus `$4` (a tail offset), else the
+ * tail. The page is bounded by seqNum too (`start + $5`): seqNums have no gaps above the trim point, and
+ * without the bound a generic plan can read and sort the whole rest of the stream for every page. The `until`
+ * (`$7`, exclusive timestamp) and `bytes` (`$6`, metered; the first record always counts) bounds apply to the
+ * limited rows. With `$8` (strings wanted), a body of valid UTF-8 without NUL comes as `text`, converted by the
+ * server, and `body` is null: half the bytes of hex on the wire, and nothing to decode.
  */
 export function readStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
@@ -28,11 +29,11 @@ page as (
     limit $5
   ) p
 )
-select 0 as kind, s.next_seq as seq_num, s.last_ts as timestamp, null::bytea[] as headers,
+select s.next_seq as seq_num, s.last_ts as timestamp, null::bytea[] as headers,
   null::text[] as headers_text, null::bytea as body, null::text as text, s.start, null::int as size
 from s
 union all
-select 1, p.seq_num, p.timestamp, p.headers, p.headers_text,
+select p.seq_num, p.timestamp, p.headers, p.headers_text,
   case when $8::boolean and p.body_utf8 then null else p.body end,
   case when $8::boolean and p.body_utf8 then convert_from(p.body, 'UTF8') end,
   null, p.size
