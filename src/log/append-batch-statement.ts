@@ -1,4 +1,5 @@
 import { qualified } from '../db/schema-name.js';
+import { boolArray, intArray, textArray } from './array-literal.js';
 import type { EncodedBatch } from './encode-batch.js';
 import type { Head } from './log-context.js';
 import { conditions, creatable, defaultConfig, notify, NOW_MS, recordTimestamp } from './statement-parts.js';
@@ -65,23 +66,23 @@ export function appendParameters(
     stream,
     batch.count,
     batch.body,
-    batch.bodyOffsets,
-    batch.bodyLengths,
+    intArray(batch.bodyOffsets),
+    intArray(batch.bodyLengths),
     batch.headerText ? null : batch.headers,
-    batch.headerOffsets,
-    batch.headerCounts,
-    batch.timestamps,
+    intArray(batch.headerOffsets),
+    intArray(batch.headerCounts),
+    intArray(batch.timestamps),
     options.matchSeqNum ?? null,
     options.fencingToken ?? null,
     batch.newToken,
-    batch.trimTargets,
-    batch.trimPositions,
+    intArray(batch.trimTargets),
+    intArray(batch.trimPositions),
     batch.missingTimestamp,
-    batch.sizes,
-    batch.utf8,
-    batch.headerText,
+    intArray(batch.sizes),
+    boolArray(batch.utf8),
+    batch.headerText && textArray(batch.headerText),
   ];
-  if (marks) values.push(marks);
+  if (marks) values.push(intArray(marks));
   return values;
 }
 

@@ -285,9 +285,13 @@ describe('bytes round-trip', () => {
       ['backslash', 'back\\slash'],
       ['unicode', 'ünï 👋'],
     ];
-    await stream.append([{ body: 'a', headers }]);
+    await stream.append([{ body: 'alone', headers }]); // the single-record statement
+    await stream.append([
+      { body: 'in a batch', headers },
+      { body: 'and again', headers },
+    ]);
     const { records } = await stream.read({ seqNum: 0 });
-    expect(records[0]!.headers).toEqual(headers);
+    expect(records.map((r) => r.headers)).toEqual([headers, headers, headers]);
   });
 
   it('keeps text headers and byte headers of one batch apart, each exactly', async () => {
