@@ -23,7 +23,7 @@ type ReadRow<T> = [
 /** One page of a read, decoded as asked. */
 export interface Page<T extends string | Uint8Array> {
   records: SequencedRecord<T>[];
-  /** The metered size of each record. */
+  /** The metered size of each record, when asked for. */
   sizes: number[];
   tail: StreamPosition;
   /** Where the read started: the requested start, raised to the trim point. */
@@ -42,7 +42,7 @@ export async function readPage<A extends ReadAs>(
   basin: string,
   stream: string,
   start: Start,
-  limits: { count: number; bytes: number; until?: number | undefined },
+  limits: { count: number; bytes: number; until?: number | undefined; sizes?: boolean },
   as?: A,
 ): Promise<Page<Decoded<A>>> {
   let seqNum: number | null = null;
@@ -63,6 +63,7 @@ export async function readPage<A extends ReadAs>(
         limits.bytes,
         limits.until ?? null,
         as !== 'bytes',
+        limits.sizes === true,
       ],
     },
     'read',
@@ -88,7 +89,7 @@ export async function readPage<A extends ReadAs>(
       headers: pairs(headers ?? (headersText && fromText(headersText, as))),
       body: (text ?? body) as Decoded<A>,
     });
-    sizes.push(size!);
+    if (size !== null) sizes.push(size);
   }
   if (tail === undefined) {
     if (await createOnRead(context, basin, stream)) {

@@ -49,6 +49,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
           count: Math.min(count, PAGE_RECORDS),
           bytes: Math.min(bytes, PAGE_BYTES),
           until,
+          sizes: bytes !== Infinity,
         },
         options.as,
       );
@@ -94,7 +95,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
     }
     for (let i = 0; i < page.records.length; i++) {
       const record = page.records[i]!;
-      const size = page.sizes[i]!;
+      const size = page.sizes[i] ?? 0; // sizes come only when a bytes limit needs them
       if (size > bytes && yielded > 0) return; // the first record is returned whatever its size
       yielded++;
       count--;

@@ -8,7 +8,8 @@ import { qualified } from '../db/schema-name.js';
  * without the bound a generic plan can read and sort the whole rest of the stream for every page. The `until`
  * (`$7`, exclusive timestamp) and `bytes` (`$6`, metered; the first record always counts) bounds apply to the
  * limited rows. With `$8` (strings wanted), a body of valid UTF-8 without NUL comes as `text`, converted by the
- * server, and `body` is null: half the bytes of hex on the wire, and nothing to decode.
+ * server, and `body` is null: half the bytes of hex on the wire, and nothing to decode. Each record's metered
+ * `size` comes only when asked for (`$9`).
  */
 export function readStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
@@ -36,7 +37,7 @@ union all
 select p.seq_num, p.timestamp, p.headers, p.headers_text,
   case when $8::boolean and p.body_utf8 then null else p.body end,
   case when $8::boolean and p.body_utf8 then convert_from(p.body, 'UTF8') end,
-  null, p.size
+  null, case when $9::boolean then p.size end
 from page p
 where ($7::bigint is null or p.timestamp < $7::bigint) and (p.cum <= $6::bigint or p.cum = p.size)`;
 }
