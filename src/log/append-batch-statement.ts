@@ -1,5 +1,6 @@
 import { qualified } from '../db/schema-name.js';
 import { boolArray, intArray, textArray } from './array-literal.js';
+import { toBuffer } from './bytes.js';
 import type { EncodedBatch } from './encode-batch.js';
 import type { Head } from './log-context.js';
 import { conditions, creatable, defaultConfig, notify, NOW_MS, recordTimestamp } from './statement-parts.js';
@@ -68,7 +69,7 @@ export function appendParameters(
     batch.body,
     intArray(batch.bodyOffsets),
     intArray(batch.bodyLengths),
-    batch.headerText ? null : batch.headers,
+    batch.headerText ? null : batch.headers.map(toBuffer),
     intArray(batch.headerOffsets),
     intArray(batch.headerCounts),
     intArray(batch.timestamps),

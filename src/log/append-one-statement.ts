@@ -1,4 +1,5 @@
 import { qualified } from '../db/schema-name.js';
+import { toBuffer } from './bytes.js';
 import type { EncodedBatch } from './encode-batch.js';
 import type { Head } from './log-context.js';
 import { conditions, creatable, defaultConfig, notify, NOW_MS, recordTimestamp } from './statement-parts.js';
@@ -53,7 +54,7 @@ export function appendOneParameters(
     basin,
     stream,
     batch.body,
-    batch.headers.length === 0 || batch.headerText ? null : batch.headers,
+    batch.headers.length === 0 || batch.headerText ? null : batch.headers.map(toBuffer),
     batch.timestamps[0],
     options.matchSeqNum ?? null,
     options.fencingToken ?? null,

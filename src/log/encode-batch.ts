@@ -2,7 +2,7 @@ import { InvalidArgumentError } from './errors.js';
 import { isUtf8 } from 'node:buffer';
 import { toBuffer } from './bytes.js';
 import { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_FENCING_TOKEN_BYTES, meteredSize } from './limits.js';
-import type { AppendOptions, AppendRecord } from './types.js';
+import type { AppendOptions, AppendRecord, Bytes } from './types.js';
 
 /**
  * A validated batch, laid out as the append statement's parameters: bodies concatenated into one buffer (sent
@@ -13,7 +13,8 @@ export interface EncodedBatch {
   body: Buffer;
   bodyOffsets: number[];
   bodyLengths: number[];
-  headers: Buffer[];
+  /** Header names and values as given, flattened; turned into bytes only when stored as bytea[]. */
+  headers: Bytes[];
   /**
    * The same header names and values as strings, when every one is valid UTF-8 without NUL (the usual
    * case), else null. They are then stored as text: cheaper to send, to store and to read back as strings.
@@ -66,7 +67,7 @@ export function encodeBatch(records: readonly AppendRecord[], options: AppendOpt
     utf8: [],
     meteredBytes: 0,
   };
-  const bodies: Buffer[] = [];
+  const bodies: Bytes[] = [];
   let bodyOffset = 0;
   for (let i = 0; i < records.length; i++) {
     const record = records[i];
@@ -75,7 +76,8 @@ export function encodeBatch(records: readonly AppendRecord[], options: AppendOpt
         `record ${i} must be an object; got ${record === null ? 'null' : typeof record}`,
       );
     }
-    const body = toBytes(record.body, `record ${i} body`);
+    const body = checkBytes(record.body, `record ${i} body`);
+    const bodyLength = byteLength(body);
     const headers = record.headers ?? [];
     if (!Array.isArray(headers))
       throw new InvalidArgumentError(`record ${i} headers must be an array of [name, value]`);
@@ -87,24 +89,25 @@ export function encodeBatch(records: readonly AppendRecord[], options: AppendOpt
       if (!Array.isArray(pair) || pair.length !== 2) {
         throw new InvalidArgumentError(`record ${i} header ${h} must be a [name, value] pair`);
       }
-      const name = toBytes(pair[0], `record ${i} header ${h} name`);
-      const value = toBytes(pair[1], `record ${i} header ${h} value`);
-      if (name.length === 0 && headers.length !== 1) {
+      const name = checkBytes(pair[0], `record ${i} header ${h} name`);
+      const value = checkBytes(pair[1], `record ${i} header ${h} value`);
+      const nameLength = byteLength(name);
+      if (nameLength === 0 && headers.length !== 1) {
         throw new InvalidArgumentError(
           `record ${i} header ${h} has an empty name: only a command record (exactly one header) may have one`,
         );
       }
-      headerBytes += name.length + value.length;
+      headerBytes += nameLength + byteLength(value);
       batch.headers.push(name, value);
       if (batch.headerText) {
-        const nameText = asText(pair[0], name);
-        const valueText = asText(pair[1], value);
+        const nameText = asText(name);
+        const valueText = asText(value);
         if (nameText === undefined || valueText === undefined) batch.headerText = null;
         else batch.headerText.push(nameText, valueText);
       }
     }
-    if (headers.length === 1 && batch.headers[batch.headers.length - 2]!.length === 0) {
-      readCommand(batch, i, batch.headers[batch.headers.length - 1]!, body);
+    if (headers.length === 1 && byteLength(batch.headers[batch.headers.length - 2]!) === 0) {
+      readCommand(batch, i, toBuffer(batch.headers[batch.headers.length - 1]), toBuffer(body));
     }
     const timestamp = record.timestamp;
     if (timestamp === undefined) {
@@ -118,21 +121,21 @@ export function encodeBatch(records: readonly AppendRecord[], options: AppendOpt
       }
       batch.timestamps.push(timestamp);
     }
-    const size = meteredSize(headers.length, headerBytes, body.length);
+    const size = meteredSize(headers.length, headerBytes, bodyLength);
     batch.sizes.push(size);
-    batch.utf8.push(isText(record.body, body));
+    batch.utf8.push(asText(body) !== undefined);
     batch.meteredBytes += size;
     bodies.push(body);
     batch.bodyOffsets.push(bodyOffset);
-    batch.bodyLengths.push(body.length);
-    bodyOffset += body.length;
+    batch.bodyLengths.push(bodyLength);
+    bodyOffset += bodyLength;
   }
   if (batch.meteredBytes > MAX_BATCH_BYTES) {
     throw new InvalidArgumentError(
       `a batch must be at most ${MAX_BATCH_BYTES} metered bytes (8 + 2 per header + header and body bytes per record); got ${batch.meteredBytes}`,
     );
   }
-  batch.body = bodies.length === 1 ? bodies[0]! : Buffer.concat(bodies, bodyOffset);
+  batch.body = bodies.length === 1 ? toBuffer(bodies[0]) : concatenate(bodies, batch.bodyOffsets, bodyOffset);
   return batch;
 }
 
@@ -190,20 +193,30 @@ function readCommand(batch: EncodedBatch, index: number, command: Buffer, body: 
   }
 }
 
-/** Whether bytes can be held by Postgres text: valid UTF-8 without NUL. */
-function isText(given: unknown, bytes: Buffer): boolean {
-  if (typeof given === 'string') return given.isWellFormed() && !given.includes('\0');
-  return isUtf8(bytes) && !bytes.includes(0);
+/** The bytes as a string when Postgres text can hold them exactly (valid UTF-8 without NUL), else undefined. */
+function asText(value: Bytes): string | undefined {
+  if (typeof value === 'string') return value.isWellFormed() && !value.includes('\0') ? value : undefined;
+  return isUtf8(value) && !value.includes(0) ? toBuffer(value).toString('utf8') : undefined;
 }
 
-/** The bytes as a string when Postgres text can hold them exactly, else undefined. */
-function asText(given: unknown, bytes: Buffer): string | undefined {
-  if (!isText(given, bytes)) return undefined;
-  return typeof given === 'string' ? given : bytes.toString('utf8');
+/** The UTF-8 length of a string (lone surrogates count as the 3 bytes they are encoded to), or a byte length. */
+function byteLength(value: Bytes): number {
+  return typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.byteLength;
 }
 
-function toBytes(value: unknown, what: string): Buffer {
-  if (value === undefined || typeof value === 'string' || value instanceof Uint8Array) return toBuffer(value);
+/** All bodies in one buffer, written in place: no buffer per body, no second copy. */
+function concatenate(bodies: readonly Bytes[], offsets: readonly number[], total: number): Buffer {
+  const buffer = Buffer.allocUnsafe(total);
+  bodies.forEach((body, i) => {
+    if (typeof body === 'string') buffer.write(body, offsets[i]!, 'utf8');
+    else buffer.set(body, offsets[i]);
+  });
+  return buffer;
+}
+
+function checkBytes(value: unknown, what: string): Bytes {
+  if (value === undefined) return '';
+  if (typeof value === 'string' || value instanceof Uint8Array) return value;
   throw new InvalidArgumentError(
     `${what} must be a string or a Uint8Array; got ${value === null ? 'null' : typeof value}`,
   );
