@@ -2,10 +2,8 @@ import { sql } from 'kysely';
 import { checkBasinConfig, mergeStreamConfig, timestampingCode } from './config.js';
 import { BasinNotFoundError, InvalidArgumentError, ResourceAlreadyExistsError } from './errors.js';
 import { assertOpen, type LogContext } from './log-context.js';
-import { checkBasinName, checkListBound } from './names.js';
+import { checkBasinName, checkListOptions } from './names.js';
 import type { BasinConfig, BasinInfo, ListOptions } from './types.js';
-
-const MAX_LIST_LIMIT = 1000;
 
 /** The basin the migrations create, which `log.stream(name)` uses unless told otherwise. */
 export const DEFAULT_BASIN = 'default-basin';
@@ -42,14 +40,7 @@ export class Basins {
   /** Lists basins in name order, as {@link Streams.list} lists streams. @throws InvalidArgumentError. */
   async list(options: ListOptions = {}): Promise<{ basins: BasinInfo[]; hasMore: boolean }> {
     assertOpen(this.#context);
-    const { prefix = '', startAfter, limit = MAX_LIST_LIMIT } = options;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-      throw new InvalidArgumentError(
-        `limit must be an integer from 1 to ${MAX_LIST_LIMIT}; got ${String(limit)}`,
-      );
-    }
-    checkListBound(prefix, 'prefix');
-    if (startAfter !== undefined) checkListBound(startAfter, 'startAfter');
+    const { prefix, startAfter, limit } = checkListOptions(options);
     let query = this.#context.db
       .selectFrom('basins')
       .select(['name', 'created_at'])

@@ -49,24 +49,7 @@ export function encodeBatch(records: readonly AppendRecord[], options: AppendOpt
       `a batch must have 1–${MAX_BATCH_RECORDS} records; got ${Array.isArray(records) ? records.length : typeof records}`,
     );
   }
-  const batch: EncodedBatch = {
-    count: records.length,
-    body: Buffer.alloc(0),
-    bodyOffsets: [],
-    bodyLengths: [],
-    headers: [],
-    headerText: [],
-    headerOffsets: [],
-    headerCounts: [],
-    timestamps: [],
-    missingTimestamp: false,
-    newToken: null,
-    trimTargets: [],
-    trimPositions: [],
-    sizes: [],
-    utf8: [],
-    meteredBytes: 0,
-  };
+  const batch = emptyBatch(records.length);
   const bodies: Bytes[] = [];
   let bodyOffset = 0;
   for (let i = 0; i < records.length; i++) {
@@ -137,6 +120,28 @@ export function encodeBatch(records: readonly AppendRecord[], options: AppendOpt
   }
   batch.body = bodies.length === 1 ? toBuffer(bodies[0]) : concatenate(bodies, batch.bodyOffsets, bodyOffset);
   return batch;
+}
+
+/** A batch of `count` records with nothing laid out yet. */
+export function emptyBatch(count: number, body = Buffer.alloc(0)): EncodedBatch {
+  return {
+    count,
+    body,
+    bodyOffsets: [],
+    bodyLengths: [],
+    headers: [],
+    headerText: [],
+    headerOffsets: [],
+    headerCounts: [],
+    timestamps: [],
+    missingTimestamp: false,
+    newToken: null,
+    trimTargets: [],
+    trimPositions: [],
+    sizes: [],
+    utf8: [],
+    meteredBytes: 0,
+  };
 }
 
 /** Checks `matchSeqNum` and `fencingToken`. */

@@ -1,4 +1,4 @@
-import type { EncodedBatch } from './encode-batch.js';
+import { emptyBatch, type EncodedBatch } from './encode-batch.js';
 
 /**
  * Lays several encoded batches end to end as one, for one statement: bodies and headers concatenated, offsets
@@ -6,24 +6,7 @@ import type { EncodedBatch } from './encode-batch.js';
  */
 export function mergeBatches(batches: readonly EncodedBatch[]): EncodedBatch {
   if (batches.length === 1) return batches[0]!;
-  const merged: EncodedBatch = {
-    count: 0,
-    body: Buffer.concat(batches.map((b) => b.body)),
-    bodyOffsets: [],
-    bodyLengths: [],
-    headers: [],
-    headerText: [],
-    headerOffsets: [],
-    headerCounts: [],
-    timestamps: [],
-    missingTimestamp: false,
-    newToken: null,
-    trimTargets: [],
-    trimPositions: [],
-    sizes: [],
-    utf8: [],
-    meteredBytes: 0,
-  };
+  const merged = emptyBatch(0, Buffer.concat(batches.map((b) => b.body)));
   let bodyBase = 0;
   for (const batch of batches) {
     const headerBase = merged.headers.length;

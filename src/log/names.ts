@@ -63,3 +63,28 @@ export function checkListBound(value: unknown, name: string): string {
   }
   return value;
 }
+
+/** The most names one list call returns. */
+export const MAX_LIST_LIMIT = 1000;
+
+/**
+ * Checks the options of a basin or stream listing: `prefix` and `startAfter` (see checkListBound) and `limit`,
+ * 1–1000 (default 1000).
+ *
+ * @throws InvalidArgumentError naming the option and the value.
+ */
+export function checkListOptions(options: { prefix?: string; startAfter?: string; limit?: number }): {
+  prefix: string;
+  startAfter: string | undefined;
+  limit: number;
+} {
+  const { prefix = '', startAfter, limit = MAX_LIST_LIMIT } = options;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+    throw new InvalidArgumentError(
+      `limit must be an integer from 1 to ${MAX_LIST_LIMIT}; got ${String(limit)}`,
+    );
+  }
+  checkListBound(prefix, 'prefix');
+  if (startAfter !== undefined) checkListBound(startAfter, 'startAfter');
+  return { prefix, startAfter, limit };
+}

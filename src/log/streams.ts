@@ -1,16 +1,9 @@
 import { sql } from 'kysely';
 import { checkStreamConfig, mergeStreamConfig, timestampingCode } from './config.js';
-import {
-  BasinNotFoundError,
-  InvalidArgumentError,
-  ResourceAlreadyExistsError,
-  StreamNotFoundError,
-} from './errors.js';
+import { BasinNotFoundError, ResourceAlreadyExistsError, StreamNotFoundError } from './errors.js';
 import { assertOpen, type LogContext } from './log-context.js';
-import { checkListBound, checkStreamName } from './names.js';
+import { checkListOptions, checkStreamName } from './names.js';
 import type { ListOptions, StreamConfig, StreamInfo } from './types.js';
-
-const MAX_LIST_LIMIT = 1000;
 
 /**
  * The streams of one basin: create, list, configure, delete. Names follow the S2 SDK's `basin.streams`.
@@ -78,14 +71,7 @@ export class Streams {
    */
   async list(options: ListOptions = {}): Promise<{ streams: StreamInfo[]; hasMore: boolean }> {
     assertOpen(this.#context);
-    const { prefix = '', startAfter, limit = MAX_LIST_LIMIT } = options;
-    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
-      throw new InvalidArgumentError(
-        `limit must be an integer from 1 to ${MAX_LIST_LIMIT}; got ${String(limit)}`,
-      );
-    }
-    checkListBound(prefix, 'prefix');
-    if (startAfter !== undefined) checkListBound(startAfter, 'startAfter');
+    const { prefix, startAfter, limit } = checkListOptions(options);
     let query = this.#context.db
       .selectFrom('streams')
       .select(['name', 'created_at'])

@@ -15,6 +15,7 @@ import {
   type Stream,
   type StreamPosition,
 } from '../../src/index.js';
+import { rejectionOf } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 const fixture = useEventLog();
@@ -31,16 +32,6 @@ async function seededStream(): Promise<{ stream: Stream; tail: StreamPosition }>
   const stream = freshStream();
   const ack = await stream.append([{ body: 'seed' }]);
   return { stream, tail: ack.tail };
-}
-
-/** The rejection of `promise`; fails the test when it resolves. */
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
 }
 
 /** Every body of the stream from seqNum 0, as strings. */

@@ -11,6 +11,7 @@ import {
   SeqNumMismatchError,
   type Stream,
 } from '../../src/index.js';
+import { rejectionOf } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 const fixture = useEventLog();
@@ -47,15 +48,6 @@ async function storedRecords(stream: Stream): Promise<number> {
     [stream.basin, stream.name],
   );
   return Number(rows[0]!.n);
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
 }
 
 describe('fence', () => {

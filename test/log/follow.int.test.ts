@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventLog, SequencedRecord } from '../../src/index.js';
+import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 const fixture = useEventLog();
@@ -27,14 +28,6 @@ async function collect(log: EventLog, name: string, n: number, from = 0): Promis
   return seen;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('follow', () => {
   it('catches up, then delivers records appended later, in order, until aborted', async () => {
     const name = uniqueName('follow');
@@ -53,7 +46,7 @@ describe('follow', () => {
     const writer = await connectAs('fp-cross-writer');
     const followed = collect(follower, name, 51);
     // The follower marks the stream as watched before it waits at the tail.
-    await until(async () => {
+    await eventually(async () => {
       const { rows } = await admin.query(
         `select watched_until > now() as w from fencepost.streams where name = $1`,
         [name],
@@ -102,7 +95,7 @@ describe('follow', () => {
         seen.push(record.seqNum);
       }
     })();
-    await until(() => seen.length === 3, 'the catch-up');
+    await eventually(() => seen.length === 3, 'the catch-up');
     controller.abort();
     await following;
     expect(seen).toEqual([0, 1, 2]);

@@ -6,6 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, type Basin } from '../../src/index.js';
+import { rejectionOf } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 const fixture = useEventLog();
@@ -33,15 +34,6 @@ async function listAll(prefix: string): Promise<string[]> {
 /** Names sorted by their UTF-8 bytes. */
 function byteOrder(names: string[]): string[] {
   return [...names].sort((a, b) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8')));
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
 }
 
 const hostile: [string, string][] = [

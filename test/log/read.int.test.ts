@@ -11,6 +11,7 @@ import {
   type AppendRecord,
   type Stream,
 } from '../../src/index.js';
+import { collect, rejectionOf } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 const fixture = useEventLog();
@@ -48,21 +49,6 @@ function sized(count: number, size: number): AppendRecord[] {
 /** Appends `records` to `stream` after `ms`, while the test is waiting in a read. */
 function appendLater(stream: Stream, ms: number, records: AppendRecord[]): Promise<unknown> {
   return new Promise((resolve) => setTimeout(resolve, ms)).then(() => stream.append(records));
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
-}
-
-async function collect<T>(records: AsyncIterable<T>): Promise<T[]> {
-  const result: T[] = [];
-  for await (const record of records) result.push(record);
-  return result;
 }
 
 describe('start', () => {

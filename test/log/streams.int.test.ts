@@ -17,6 +17,7 @@ import {
   type BasinConfig,
   type ConnectOptions,
 } from '../../src/index.js';
+import { rejectionOf } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 const fixture = useEventLog();
@@ -36,15 +37,6 @@ function missingBasinName(): string {
 /** A schema name of this test run's own. */
 function uniqueSchema(label: string): string {
   return `${label}_${randomBytes(4).toString('hex')}`;
-}
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the promise to reject, but it resolved');
 }
 
 /** The rejection of `EventLog.connect(options)`; closes the log if it connected after all. */

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IndefiniteAppendError, StorageError, type EventLog } from '../../src/index.js';
+import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 const fixture = useEventLog();
@@ -25,16 +26,6 @@ async function terminateVictims(all = false): Promise<number> {
   return rows.length;
 }
 
-async function poll<T>(probe: () => Promise<T | undefined>, what: string, ms = 10_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('a backend terminated during an append', () => {
   it('writes nothing when killed while waiting for the row lock, and the stream goes on at the right seqNum', async () => {
     const name = uniqueName('terminated');
@@ -51,7 +42,7 @@ describe('a backend terminated during an append', () => {
         () => undefined,
         (error: unknown) => error,
       );
-      await poll(async () => {
+      await eventually(async () => {
         const { rows } = await admin.query(
           `select pid from pg_stat_activity where application_name = 'fp-victim' and wait_event_type = 'Lock'`,
         );
