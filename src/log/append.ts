@@ -72,10 +72,8 @@ export async function appendEncoded(
   let head: Head = options.matchSeqNum === 0 ? 'create' : 'update';
   for (let attempt = 1; ; attempt++) {
     assertOpen(context);
-    const outcome =
-      batch.count === 1
-        ? await appendOne(context, head, basin, stream, batch, options, marks)
-        : await appendMany(context, head, basin, stream, batch, options, marks);
+    const request = { context, basin, stream, batch, options, marks };
+    const outcome = batch.count === 1 ? await appendOne(request, head) : await appendMany(request, head);
     if (!outcome && head === 'create') {
       head = 'update'; // the stream exists already: append to it
       continue;
@@ -108,14 +106,19 @@ export async function appendEncoded(
   }
 }
 
+/** One append, as the statements see it. */
+interface AppendRequest {
+  context: LogContext;
+  basin: string;
+  stream: string;
+  batch: EncodedBatch;
+  options: AppendOptions;
+  marks: readonly number[];
+}
+
 async function appendOne(
-  context: LogContext,
+  { context, basin, stream, batch, options, marks }: AppendRequest,
   head: Head,
-  basin: string,
-  stream: string,
-  batch: EncodedBatch,
-  options: AppendOptions,
-  marks: readonly number[],
 ): Promise<AppendOutcome | undefined> {
   const values = appendOneParameters(basin, stream, batch, options);
   const [row] = await runQuery<OneRow>(
@@ -129,13 +132,8 @@ async function appendOne(
 }
 
 async function appendMany(
-  context: LogContext,
+  { context, basin, stream, batch, options, marks }: AppendRequest,
   head: Head,
-  basin: string,
-  stream: string,
-  batch: EncodedBatch,
-  options: AppendOptions,
-  marks: readonly number[],
 ): Promise<AppendOutcome | undefined> {
   // Without client timestamps, every record gets the stream's new last timestamp: no window, no marks.
   const stamping = batch.timestamps.every((t) => t === null) ? 'arrival' : 'client';
