@@ -10,12 +10,12 @@ import type { AppendOptions } from './types.js';
  * How a batch's timestamps are made. `arrival`: no record has a client timestamp, so every record gets the
  * same one, the database's clock raised to the stream's last timestamp (the stream's new last timestamp).
  * `client`: each record's timestamp is the running maximum of the batch's timestamps, raised to the stream's
- * last one before the batch (a window over the batch, and the timestamps at `$20` returned).
+ * last one before the batch (a window over the batch, and the timestamps at `$21` returned).
  */
 export type Stamping = 'arrival' | 'client';
 
 /**
- * The append of a batch. Its row: the start, the tail, and the timestamps at the 1-based positions `$20`
+ * The append of a batch. Its row: the start, the tail, and the timestamps at the 1-based positions `$21`
  * (`client` stamping only); none when a condition failed or the stream is missing.
  * Parameters: see {@link appendParameters}.
  */
@@ -28,8 +28,10 @@ export function appendStatement(schema: string, head: Head, stamping: Stamping):
   return `
 with ${client ? `clock as (select ${NOW_MS} as now_ms),` : ''}
 batch as (
-  select b.ord::int as ord, b.client_ts, b.body_offset, b.body_length, b.header_offset, b.header_count, b.size,
-    b.utf8
+  select b.ord::int as ord, b.client_ts, b.body_offset, b.body_length, b.size,
+    coalesce(b.header_offset, (b.ord::int - 1) * 2 * $20::int) as header_offset,
+    coalesce(b.header_count, $20::int) as header_count,
+    coalesce(b.utf8, true) as utf8
   from unnest($10::bigint[], $5::int[], $6::int[], $8::int[], $9::int[], $17::int[], $18::boolean[])
     with ordinality as b(client_ts, body_offset, body_length, header_offset, header_count, size, utf8, ord)
 ),
@@ -48,7 +50,7 @@ ins as (
 )
 select u.start, u.next_seq, u.last_ts, ${
     client
-      ? '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($20::int[]))'
+      ? '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($21::int[]))'
       : 'null::bigint[]'
   } as marks
 from upd u`;
@@ -62,6 +64,11 @@ export function appendParameters(
   options: AppendOptions,
   marks?: readonly number[],
 ): unknown[] {
+  // The usual batch sends less: no per-record header layout when every record has as many headers, no
+  // timestamps when none is given (arrival stamping), no flags when every body is text.
+  const uniform = batch.headerCounts.every((n) => n === batch.headerCounts[0])
+    ? batch.headerCounts[0]!
+    : null;
   const values: unknown[] = [
     basin,
     stream,
@@ -70,9 +77,9 @@ export function appendParameters(
     intArray(batch.bodyOffsets),
     intArray(batch.bodyLengths),
     batch.headerText ? null : batch.headers.map(toBuffer),
-    intArray(batch.headerOffsets),
-    intArray(batch.headerCounts),
-    intArray(batch.timestamps),
+    uniform === null ? intArray(batch.headerOffsets) : null,
+    uniform === null ? intArray(batch.headerCounts) : null,
+    marks ? intArray(batch.timestamps) : null,
     options.matchSeqNum ?? null,
     options.fencingToken ?? null,
     batch.newToken,
@@ -80,8 +87,9 @@ export function appendParameters(
     intArray(batch.trimPositions),
     batch.missingTimestamp,
     intArray(batch.sizes),
-    boolArray(batch.utf8),
+    batch.utf8.every(Boolean) ? null : boolArray(batch.utf8),
     batch.headerText && textArray(batch.headerText),
+    uniform,
   ];
   if (marks) values.push(intArray(marks));
   return values;

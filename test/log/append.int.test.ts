@@ -285,6 +285,27 @@ describe('bytes round-trip', () => {
     expect(records.map((r) => r.headers)).toEqual([headers, headers, headers]);
   });
 
+  it('keeps each record’s own headers when records of a batch have different numbers of them', async () => {
+    const stream = freshStream();
+    const layouts: [string, string][][] = [
+      [],
+      [
+        ['a', '1'],
+        ['b', '2'],
+      ],
+      [['c', '3']],
+      [],
+      [
+        ['d', '4'],
+        ['e', '5'],
+      ],
+    ];
+    await stream.append(layouts.map((headers, i) => ({ body: `r${i}`, headers })));
+    await stream.append(layouts.map((headers, i) => ({ body: `again ${i}`, headers, timestamp: 1 + i })));
+    const { records } = await stream.read({ seqNum: 0 });
+    expect(records.map((r) => r.headers)).toEqual([...layouts, ...layouts]);
+  });
+
   it('keeps text headers and byte headers of one batch apart, each exactly', async () => {
     const stream = freshStream();
     await stream.append([
