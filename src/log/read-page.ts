@@ -73,15 +73,17 @@ export async function readPage<A extends ReadAs>(
   let from = 0;
   const records: SequencedRecord<Decoded<A>>[] = [];
   const sizes: number[] = [];
-  for (const [seq, timestamp, headers, headersText, body, text, begin, size] of rows) {
+  for (let r = 0; r < rows.length; r++) {
+    const [seq, timestamp, headers, headersText, body, text, begin, size] = rows[r]!;
     if (begin !== null) {
       tail = { seqNum: seq, timestamp };
       from = begin;
       continue;
     }
-    const last = records[records.length - 1];
-    if (last !== undefined && seq !== last.seqNum + 1) {
-      throw new StorageError(`read returned seqNum ${seq} after ${last.seqNum}: records out of order`);
+    if (records.length > 0 && seq !== records[records.length - 1]!.seqNum + 1) {
+      throw new StorageError(
+        `read returned seqNum ${seq} after ${records[records.length - 1]!.seqNum}: records out of order`,
+      );
     }
     records.push({
       seqNum: seq,
@@ -143,9 +145,9 @@ function fromText<A extends ReadAs>(values: string[], as: A | undefined): Decode
   return (as === 'bytes' ? values.map((v) => Buffer.from(v, 'utf8')) : values) as Decoded<A>[];
 }
 
-function pairs<T>(headers: T[] | null): [T, T][] {
-  if (headers === null) return [];
-  const result: [T, T][] = [];
-  for (let i = 0; i + 1 < headers.length; i += 2) result.push([headers[i]!, headers[i + 1]!]);
+function pairs<T>(flat: T[] | null): [T, T][] {
+  if (flat === null) return [];
+  const result = new Array<[T, T]>(flat.length >> 1);
+  for (let i = 0; i < result.length; i++) result[i] = [flat[2 * i]!, flat[2 * i + 1]!];
   return result;
 }
