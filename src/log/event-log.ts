@@ -27,6 +27,7 @@ const connectOptionsSchema = z
     basin: z.string().optional(),
     migrate: z.boolean().optional(),
     sweepIntervalMs: z.number().int().nonnegative().optional(),
+    pollIntervalMs: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -49,6 +50,12 @@ export interface ConnectOptions {
   migrate?: boolean;
   /** How often trimmed records are deleted, in ms; 0 turns the background sweep off (default 30000). */
   sweepIntervalMs?: number;
+  /**
+   * How often a follower (or a waiting read) at the tail looks for new records when no notification woke it,
+   * in ms (default 1000). Notifications normally wake it within milliseconds; this bounds the delay when one
+   * is lost.
+   */
+  pollIntervalMs?: number;
 }
 
 /**
@@ -117,6 +124,7 @@ export class EventLog {
       db,
       statements: statements(schema),
       watcher: new Watcher(pool, schema),
+      pollIntervalMs: options.pollIntervalMs ?? 1000,
       state: { closed: false },
     };
     return new EventLog(context, !options.pool, defaultBasin, options.sweepIntervalMs ?? 30_000);

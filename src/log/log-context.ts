@@ -12,6 +12,8 @@ export interface LogContext {
   readonly db: Kysely<Database>;
   readonly statements: Statements;
   readonly watcher: Watcher;
+  /** How long a follower at the tail waits without a wake-up before it looks again. */
+  readonly pollIntervalMs: number;
   readonly state: { closed: boolean };
 }
 

@@ -2,7 +2,6 @@ import { RangeNotSatisfiableError, StorageError } from './errors.js';
 import type { LogContext } from './log-context.js';
 import { checkAs, checkStart, nonNegativeInteger, type Start } from './read-options.js';
 import { readPage, type Page } from './read-page.js';
-import { POLL_MS } from './read.js';
 import type { ReadAs, ReadLimits, ReadStart, SequencedRecord } from './types.js';
 import { waitFor } from './wait.js';
 
@@ -86,7 +85,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
         page = await fetch();
         if (page === undefined) continue;
         if (page.records.length === 0) {
-          await waitFor(subscription.woken, POLL_MS, signal);
+          await waitFor(subscription.woken, context.pollIntervalMs, signal);
           continue;
         }
       } finally {

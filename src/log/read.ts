@@ -5,9 +5,6 @@ import { readPage } from './read-page.js';
 import type { ReadAs, ReadBatch, ReadOptions } from './types.js';
 import { waitFor } from './wait.js';
 
-/** How often a waiting read re-checks the tail when no wake-up came (a lost notification, say). */
-export const POLL_MS = 1000;
-
 /**
  * A unary read (see {@link Stream.read}).
  *
@@ -46,7 +43,7 @@ export async function readUnary<A extends ReadAs = 'string'>(
       if (left <= 0 || options.signal?.aborted) return { records: [], tail: page.tail };
       await waitFor(
         subscription ? subscription.woken : new Promise(() => {}),
-        Math.min(left, POLL_MS),
+        Math.min(left, context.pollIntervalMs),
         options.signal,
       );
     } finally {

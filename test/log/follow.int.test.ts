@@ -11,10 +11,13 @@ beforeAll(() => {
 });
 afterAll(() => admin.end());
 
-async function connectAs(applicationName: string): Promise<EventLog> {
+async function connectAs(
+  applicationName: string,
+  options: { pollIntervalMs?: number } = {},
+): Promise<EventLog> {
   const url = new URL(fixture.connectionString);
   url.searchParams.set('application_name', applicationName);
-  return fixture.connect({ connectionString: url.toString(), max: 4 });
+  return fixture.connect({ connectionString: url.toString(), max: 4, ...options });
 }
 
 /** Collects records from a follow until `n` arrived, then aborts it. */
@@ -42,20 +45,25 @@ describe('follow', () => {
   it('wakes on appends made through another connection pool (another process) by notification', async () => {
     const name = uniqueName('cross');
     await fixture.log.stream(name).append([{ body: 'first' }]);
-    const follower = await connectAs('fp-cross-follower');
+    // Polling is set to a minute, so only a notification can deliver within the deadlines below.
+    const follower = await connectAs('fp-cross-follower', { pollIntervalMs: 60_000 });
     const writer = await connectAs('fp-cross-writer');
-    const followed = collect(follower, name, 51);
-    // The follower marks the stream as watched before it waits at the tail.
-    await eventually(async () => {
-      const { rows } = await admin.query(
-        `select watched_until > now() as w from fencepost.streams where name = $1`,
-        [name],
-      );
-      return rows[0]?.w === true;
-    }, 'the follower to watch the stream');
-    for (let i = 0; i < 50; i++) await writer.stream(name).append([{ body: `w${i}` }]);
-    const records = await followed;
-    expect(records.map((r) => r.seqNum)).toEqual(Array.from({ length: 51 }, (_, i) => i));
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const following = (async () => {
+      for await (const record of follower.stream(name).follow({ seqNum: 0, signal: controller.signal })) {
+        seen.push(record.seqNum);
+      }
+    })();
+    await eventually(() => seen.length === 1, 'the catch-up');
+    // One at a time: each append must reach the follower before the next is made.
+    for (let i = 1; i <= 20; i++) {
+      await writer.stream(name).append([{ body: `w${i}` }]);
+      await eventually(() => seen.length === i + 1, `record ${i} to arrive by notification`, 10_000);
+    }
+    controller.abort();
+    await following;
+    expect(seen).toEqual(Array.from({ length: 21 }, (_, i) => i));
   });
 
   it('resumes without gap or duplicate when its connections are terminated again and again', async () => {
