@@ -11,6 +11,7 @@ import {
 } from './errors.js';
 import { assertOpen, type Head, type LogContext } from './log-context.js';
 import { runQuery } from './run-query.js';
+import { CLIENT_REQUIRE } from './statement-parts.js';
 import type { AppendOptions, StreamPosition } from './types.js';
 
 interface OneRow {
@@ -32,7 +33,6 @@ interface StateRow {
   last_ts: number | null;
   fencing_token: string | null;
   ts_mode: number | null;
-  created: boolean;
 }
 
 /** The result of one append statement: where the batch starts, the timestamps asked for, and the tail. */
@@ -180,7 +180,7 @@ function conditionFailure(
   if (options.matchSeqNum !== undefined && options.matchSeqNum !== current.nextSeq) {
     return new SeqNumMismatchError(current.nextSeq, options.matchSeqNum);
   }
-  if (batch.missingTimestamp && current.tsMode === 1) {
+  if (batch.missingTimestamp && current.tsMode === CLIENT_REQUIRE) {
     const index = batch.timestamps.indexOf(null);
     return new InvalidArgumentError(
       `the stream's timestamping mode is client-require, and record ${index} has no timestamp`,

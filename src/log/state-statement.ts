@@ -1,4 +1,5 @@
 import { qualified } from '../db/schema-name.js';
+import { creatable, defaultConfig } from './statement-parts.js';
 
 /**
  * Why an append matched nothing: the basin (missing: no row), whether it creates streams on append, and the
@@ -11,24 +12,21 @@ export function stateStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
   return `
 with bas as (
-  select name, create_stream_on_append, ts_mode, ts_uncapped, config from ${qualified(schema, 'basins')} where name = $1
+  select create_stream_on_append, ts_mode from ${qualified(schema, 'basins')} where name = $1
 ),
 cur as (
   select s.next_seq, s.last_ts, s.fencing_token, s.ts_mode from ${streams} s where s.basin = $1 and s.name = $2
 ),
 created as (
   insert into ${streams} (basin, name, ts_mode, ts_uncapped, config)
-  select $1, $2, b.ts_mode, b.ts_uncapped, coalesce(b.config -> 'defaultStreamConfig', '{}'::jsonb)
-  from bas b
-  where b.create_stream_on_append and not exists (select 1 from cur)
-    and ($3::bigint is null or $3::bigint = 0) and ($4::text is null or $4::text = '')
-    and (not $5::boolean or b.ts_mode <> 1)
+  select $1, $2, b.ts_mode, b.ts_uncapped, ${defaultConfig}
+  ${creatable(schema, { token: 4, match: 3, missing: 5 })}
+    and not exists (select 1 from cur)
   on conflict (basin, name) do nothing
   returning next_seq, last_ts, fencing_token, ts_mode
 )
 select b.create_stream_on_append, b.ts_mode as basin_ts_mode,
   coalesce(c.next_seq, n.next_seq) as next_seq, coalesce(c.last_ts, n.last_ts) as last_ts,
-  coalesce(c.fencing_token, n.fencing_token) as fencing_token, coalesce(c.ts_mode, n.ts_mode) as ts_mode,
-  n.next_seq is not null as created
+  coalesce(c.fencing_token, n.fencing_token) as fencing_token, coalesce(c.ts_mode, n.ts_mode) as ts_mode
 from bas b left join cur c on true left join created n on true`;
 }

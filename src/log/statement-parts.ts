@@ -1,4 +1,5 @@
 import { qualified } from '../db/schema-name.js';
+import { timestampingCode } from './config.js';
 
 /** The channel on which appends to watched streams notify followers in other processes. */
 export function notifyChannel(schema: string): string {
@@ -17,9 +18,13 @@ export function notifyChannel(schema: string): string {
  * every call (measured: about 15% of the append's server CPU for a locking read that never ran).
  */
 
-/** A record's timestamp before the stream's floor: arrival time (mode 2 or none given), capped unless uncapped. */
+/** `ts_mode` codes (see config.ts): `client-prefer` 0, `client-require` 1, `arrival` 2. */
+export const CLIENT_REQUIRE = timestampingCode('client-require');
+const ARRIVAL = timestampingCode('arrival');
+
+/** A record's timestamp before the stream's floor: arrival time (arrival mode or none given), capped unless uncapped. */
 export function recordTimestamp(mode: string, uncapped: string, client: string, now: string): string {
-  return `case when ${mode} = 2 or ${client} is null then ${now}
+  return `case when ${mode} = ${ARRIVAL} or ${client} is null then ${now}
     when ${uncapped} then ${client} else least(${client}, ${now}) end`;
 }
 
@@ -42,7 +47,7 @@ export function conditions({
   return `where s.basin = $1 and s.name = $2
     and ($${token}::text is null or s.fencing_token = $${token}::text)
     and ($${match}::bigint is null or s.next_seq = $${match}::bigint)
-    and (not $${missing}::boolean or s.ts_mode <> 1)`;
+    and (not $${missing}::boolean or s.ts_mode <> ${CLIENT_REQUIRE})`;
 }
 
 /**
@@ -57,7 +62,7 @@ export function creatable(
   where b.name = $1 and b.create_stream_on_append
     and ($${token}::text is null or $${token}::text = '')
     and ($${match}::bigint is null or $${match}::bigint = 0)
-    and (not $${missing}::boolean or b.ts_mode <> 1)`;
+    and (not $${missing}::boolean or b.ts_mode <> ${CLIENT_REQUIRE})`;
 }
 
 /** A new stream's config: its basin's default stream config. */
