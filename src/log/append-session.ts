@@ -87,14 +87,14 @@ export class AppendSession {
         return;
       }
       const group = this.#takeGroup();
-      const marks = new Set<number>();
+      // The first and last position of each batch, ascending and without repeats (a 1-record batch has one).
+      const positions: number[] = [];
       let offset = 0;
       for (const pending of group) {
-        marks.add(offset + 1);
-        marks.add(offset + pending.batch.count);
+        positions.push(offset + 1);
+        if (pending.batch.count > 1) positions.push(offset + pending.batch.count);
         offset += pending.batch.count;
       }
-      const positions = [...marks].sort((a, b) => a - b);
       try {
         const outcome = await appendEncoded(
           this.#context,
@@ -104,7 +104,8 @@ export class AppendSession {
           group[0]!.options,
           positions,
         );
-        const timestampAt = (position: number) => outcome.marks[positions.indexOf(position)]!;
+        const index = new Map(positions.map((position, i) => [position, i]));
+        const timestampAt = (position: number) => outcome.marks[index.get(position)!]!;
         offset = 0;
         for (const pending of group) {
           const first = offset + 1;

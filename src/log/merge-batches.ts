@@ -16,8 +16,8 @@ export function mergeBatches(batches: readonly EncodedBatch[]): EncodedBatch {
     }
     merged.bodyLengths.push(...batch.bodyLengths);
     merged.headers.push(...batch.headers);
-    merged.headerText =
-      merged.headerText && batch.headerText ? merged.headerText.concat(batch.headerText) : null;
+    if (merged.headerText && batch.headerText) merged.headerText.push(...batch.headerText);
+    else merged.headerText = null;
     merged.headerCounts.push(...batch.headerCounts);
     merged.timestamps.push(...batch.timestamps);
     merged.sizes.push(...batch.sizes);
