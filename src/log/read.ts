@@ -19,11 +19,10 @@ export async function readUnary<A extends ReadAs = 'string'>(
   const read = checkUnaryRead(options);
   const deadline = Date.now() + read.waitMs;
   let start = read.start;
-  for (;;) {
-    const subscription =
-      read.waitMs > 0 &&
-      (await context.watcher.prepare(basin, stream), context.watcher.subscribe(basin, stream));
-    try {
+  // Wake-ups are set up only once the read has to wait: a read that finds records marks nothing watched.
+  let subscription: { woken: Promise<void>; cancel(): void } | undefined;
+  try {
+    for (;;) {
       const page = await readPage(context, basin, stream, start, read, options.as);
       if (page.records.length > 0) {
         return { records: page.records, tail: page.tail } as ReadBatch<
@@ -41,14 +40,17 @@ export async function readUnary<A extends ReadAs = 'string'>(
       if (read.waitMs === 0) throw new RangeNotSatisfiableError(page.tail, describe(read.start));
       const left = deadline - Date.now();
       if (left <= 0 || options.signal?.aborted) return { records: [], tail: page.tail };
-      await waitFor(
-        subscription ? subscription.woken : new Promise(() => {}),
-        Math.min(left, context.pollIntervalMs),
-        options.signal,
-      );
-    } finally {
-      if (subscription) subscription.cancel();
+      if (subscription) {
+        await waitFor(subscription.woken, Math.min(left, context.pollIntervalMs), options.signal);
+        subscription.cancel();
+      } else {
+        await context.watcher.prepare(basin, stream);
+      }
+      // Subscribed before the next look, so no append falls between the look and the wait.
+      subscription = context.watcher.subscribe(basin, stream);
     }
+  } finally {
+    subscription?.cancel();
   }
 }
 

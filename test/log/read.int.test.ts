@@ -330,6 +330,21 @@ describe('clamp', () => {
 });
 
 describe('wait', () => {
+  it('marks the stream watched (so appends notify) only when it has to wait', async () => {
+    const stream = await streamOf(2);
+    const watched = async () =>
+      (
+        await fixture.log.pool.query<{ w: boolean }>(
+          `select watched_until is not null as w from fencepost.streams where name = $1`,
+          [stream.name],
+        )
+      ).rows[0]!.w;
+    expect((await stream.read({ seqNum: 0, wait: 5 })).records).toHaveLength(2);
+    expect(await watched()).toBe(false);
+    expect((await stream.read({ seqNum: 2, wait: 0.05 })).records).toEqual([]);
+    expect(await watched()).toBe(true);
+  });
+
   it('returns the records appended during the wait', async () => {
     const stream = await streamOf(2);
     const appended = appendLater(stream, 200, [{ body: 'late-1' }, { body: 'late-2' }]);
