@@ -94,10 +94,8 @@ export async function readPage<A extends ReadAs>(
     if (size !== null) sizes.push(size);
   }
   if (tail === undefined) {
-    if (await createOnRead(context, basin, stream)) {
-      return { records, sizes, tail: { seqNum: 0, timestamp: 0 }, start: 0 };
-    }
-    throw await missing(context, basin, stream);
+    await createOnRead(context, basin, stream);
+    return { records, sizes, tail: { seqNum: 0, timestamp: 0 }, start: 0 };
   }
   return { records, sizes, tail, start: from };
 }
@@ -118,26 +116,20 @@ export async function seekTimestamp(
   return rows[0]?.seq_num ?? 0;
 }
 
-/** Creates a missing stream when its basin creates streams on read; false when it does not. */
-async function createOnRead(context: LogContext, basin: string, stream: string): Promise<boolean> {
+/**
+ * The stream is missing: creates it when its basin creates streams on read.
+ *
+ * @throws BasinNotFoundError, or StreamNotFoundError when the basin does not create streams on read.
+ */
+async function createOnRead(context: LogContext, basin: string, stream: string): Promise<void> {
   const found = await context.db
     .selectFrom('basins')
     .select('create_stream_on_read')
     .where('name', '=', basin)
     .executeTakeFirst();
-  if (!found?.create_stream_on_read) return false;
+  if (!found) throw new BasinNotFoundError(basin);
+  if (!found.create_stream_on_read) throw new StreamNotFoundError(basin, stream);
   await new Streams(context, basin).createRow(stream);
-  return true;
-}
-
-/** Why a stream row was not found: the basin or the stream is missing. */
-async function missing(context: LogContext, basin: string, stream: string): Promise<Error> {
-  const found = await context.db
-    .selectFrom('basins')
-    .select('name')
-    .where('name', '=', basin)
-    .executeTakeFirst();
-  return found ? new StreamNotFoundError(basin, stream) : new BasinNotFoundError(basin);
 }
 
 /** Header names and values stored as text, as the caller asked for them. */
