@@ -94,8 +94,10 @@ export class Sweeper {
         const keepFrom = await seekTimestamp(this.#context, stream.basin, stream.name, now - age * 1000);
         await db
           .updateTable('streams')
-          .set({ trim_point: sql`greatest(trim_point, least(${String(keepFrom)}::bigint, next_seq))` })
+          .set({ trim_point: sql`least(${String(keepFrom)}::bigint, next_seq)` })
           .where('id', '=', stream.id)
+          // Only when it moves: a no-op update would still lock the row against appends and leave a dead row.
+          .where(sql<boolean>`trim_point < least(${String(keepFrom)}::bigint, next_seq)`)
           .execute();
       }
       const minAge = config.deleteOnEmpty?.minAgeSecs;
