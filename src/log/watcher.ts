@@ -6,6 +6,8 @@ import { connectClient } from './connect-client.js';
 /** How long a follower's mark asks appenders in other processes to notify, and when it is renewed. */
 const WATCH_SECONDS = 60;
 const RENEW_AFTER_MS = 20_000;
+/** Past this many remembered marks, expired ones are forgotten. */
+const MAX_MARKS = 1000;
 
 type Wake = () => void;
 
@@ -78,10 +80,17 @@ export class Watcher {
       const id = result.rows[0]?.id;
       if (id === undefined) return false;
       this.#marked.set(k, { id, at: Date.now() });
+      if (this.#marked.size > MAX_MARKS) this.#forgetExpiredMarks();
       return true;
     } catch {
       return false;
     }
+  }
+
+  /** Marks older than a watch are expired in the database too; a process that followed many streams keeps none of them. */
+  #forgetExpiredMarks(): void {
+    const expired = Date.now() - WATCH_SECONDS * 1000;
+    for (const [k, mark] of this.#marked) if (mark.at < expired) this.#marked.delete(k);
   }
 
   /** Stops listening and wakes every waiter. */
