@@ -25,6 +25,8 @@ export interface StreamsTable {
   ts_uncapped: boolean;
   config: ColumnType<unknown, string, string>;
   watched_until: ColumnType<Date | null, never, never>;
+  /** The commit key of the stream's last record (xid8, as text): see migrations/0002_global_log.sql. */
+  last_key: ColumnType<string, never, never>;
   created_at: ColumnType<Date, never, never>;
 }
 
@@ -35,6 +37,8 @@ export interface RecordsTable {
   headers: Buffer[] | null;
   body: Buffer;
   size: number;
+  /** The record's position in the global log (xid8, as text): see migrations/0002_global_log.sql. */
+  commit_key: ColumnType<string, never, never>;
 }
 
 export interface Database {

@@ -3,7 +3,15 @@ import { boolArray, intArray, textArray } from './array-literal.js';
 import { toBuffer } from './bytes.js';
 import type { EncodedBatch } from './encode-batch.js';
 import type { Head } from './log-context.js';
-import { conditions, creatable, defaultConfig, notify, NOW_MS, recordTimestamp } from './statement-parts.js';
+import {
+  COMMIT_KEY,
+  conditions,
+  creatable,
+  defaultConfig,
+  notify,
+  NOW_MS,
+  recordTimestamp,
+} from './statement-parts.js';
 import type { AppendOptions } from './types.js';
 
 /**
@@ -38,13 +46,14 @@ batch as (
 upd as (${head === 'update' ? updateMany(schema, stamping) : createMany(schema, stamping)}),
 ins as (
   insert into ${qualified(schema, 'records')}
-    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8)
+    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key)
   select u.id, u.start + b.ord - 1, ${timestamp},
     case when b.header_count > 0 then ($7::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
     case when b.header_count > 0 then ($19::text[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
     substring($4::bytea from b.body_offset + 1 for b.body_length),
     b.size,
-    b.utf8
+    b.utf8,
+    u.last_key
   from upd u, batch b${client ? ', clock c' : ''}
   ${client ? 'returning seq_num, timestamp' : ''}
 )
@@ -104,6 +113,7 @@ function updateMany(schema: string, stamping: Stamping): string {
   return `
   update ${qualified(schema, 'streams')} s set
     next_seq = s.next_seq + $3,
+    ${COMMIT_KEY},
     prev_last_ts = s.last_ts,
     last_ts = greatest(s.last_ts, ${last}),
     fencing_token = coalesce($13::text, s.fencing_token),
@@ -111,7 +121,7 @@ function updateMany(schema: string, stamping: Stamping): string {
       (select max(least(t.target, s.next_seq + t.pos)) from unnest($14::bigint[], $15::int[]) as t(target, pos)))
   ${conditions({ token: 12, match: 11, missing: 16 })}
   returning s.id, s.next_seq - $3 as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
-    ${notify(schema)}`;
+    s.last_key, ${notify(schema)}`;
 }
 
 function createMany(schema: string, stamping: Stamping): string {
@@ -121,12 +131,12 @@ function createMany(schema: string, stamping: Stamping): string {
       : NOW_MS;
   return `
   insert into ${qualified(schema, 'streams')} as s
-    (basin, name, next_seq, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
-  select $1, $2, $3, ${last}, coalesce($13::text, ''),
+    (basin, name, next_seq, last_key, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
+  select $1, $2, $3, pg_current_xact_id(), ${last}, coalesce($13::text, ''),
     coalesce((select max(least(t.target, t.pos)) from unnest($14::bigint[], $15::int[]) as t(target, pos)), 0),
     b.ts_mode, b.ts_uncapped, ${defaultConfig}
   ${creatable(schema, { token: 12, match: 11, missing: 16 })}
   on conflict (basin, name) do nothing
   returning s.id, 0::bigint as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
-    null::text as notified`;
+    s.last_key, null::text as notified`;
 }

@@ -2,7 +2,15 @@ import { qualified } from '../db/schema-name.js';
 import { toBuffer } from './bytes.js';
 import type { EncodedBatch } from './encode-batch.js';
 import type { Head } from './log-context.js';
-import { conditions, creatable, defaultConfig, notify, NOW_MS, recordTimestamp } from './statement-parts.js';
+import {
+  COMMIT_KEY,
+  conditions,
+  creatable,
+  defaultConfig,
+  notify,
+  NOW_MS,
+  recordTimestamp,
+} from './statement-parts.js';
 import type { AppendOptions } from './types.js';
 
 /**
@@ -14,8 +22,8 @@ export function appendOneStatement(schema: string, head: Head): string {
   return `
 with upd as (${head === 'update' ? updateOne(schema) : createOne(schema)})
 insert into ${qualified(schema, 'records')}
-  (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8)
-select u.id, u.start, u.last_ts, $4::bytea[], $13::text[], $3::bytea, $11::int, $12::boolean from upd u
+  (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key)
+select u.id, u.start, u.last_ts, $4::bytea[], $13::text[], $3::bytea, $11::int, $12::boolean, u.last_key from upd u
 returning seq_num, timestamp`;
 }
 
@@ -23,24 +31,25 @@ function updateOne(schema: string): string {
   return `
   update ${qualified(schema, 'streams')} s set
     next_seq = s.next_seq + 1,
+    ${COMMIT_KEY},
     last_ts = greatest(s.last_ts, ${recordTimestamp('s.ts_mode', 's.ts_uncapped', '$5::bigint', NOW_MS)}),
     fencing_token = coalesce($8::text, s.fencing_token),
     -- least() ignores nulls: a record that is not a trim leaves the trim point alone.
     trim_point = case when $9::bigint is null then s.trim_point
       else greatest(s.trim_point, least($9::bigint, s.next_seq + 1)) end
   ${conditions({ token: 7, match: 6, missing: 10 })}
-  returning s.id, s.next_seq - 1 as start, s.last_ts, ${notify(schema)}`;
+  returning s.id, s.next_seq - 1 as start, s.last_ts, s.last_key, ${notify(schema)}`;
 }
 
 function createOne(schema: string): string {
   return `
   insert into ${qualified(schema, 'streams')} as s
-    (basin, name, next_seq, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
-  select $1, $2, 1, ${recordTimestamp('b.ts_mode', 'b.ts_uncapped', '$5::bigint', NOW_MS)}, coalesce($8::text, ''),
+    (basin, name, next_seq, last_key, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
+  select $1, $2, 1, pg_current_xact_id(), ${recordTimestamp('b.ts_mode', 'b.ts_uncapped', '$5::bigint', NOW_MS)}, coalesce($8::text, ''),
     case when $9::bigint is null then 0 else least($9::bigint, 1) end, b.ts_mode, b.ts_uncapped, ${defaultConfig}
   ${creatable(schema, { token: 7, match: 6, missing: 10 })}
   on conflict (basin, name) do nothing
-  returning s.id, 0::bigint as start, s.last_ts`;
+  returning s.id, 0::bigint as start, s.last_ts, s.last_key`;
 }
 
 /** The single-record statement's parameters. */

@@ -28,6 +28,13 @@ export function recordTimestamp(mode: string, uncapped: string, client: string, 
     when ${uncapped} then ${client} else least(${client}, ${now}) end`;
 }
 
+/**
+ * The SET of the stream row's commit key: the greater of the stream's previous key and this transaction's id
+ * (see migrations/0002_global_log.sql). The records of the append are written with the new key, so a
+ * stream's keys never decrease and no key is below its own transaction's id.
+ */
+export const COMMIT_KEY = 'last_key = greatest(s.last_key, pg_current_xact_id())';
+
 /** Milliseconds since the epoch, by the database's clock, not the transaction's start. */
 export const NOW_MS = `(date_part('epoch', clock_timestamp()) * 1000)::bigint`;
 
