@@ -46,7 +46,7 @@ const spec = {
   events: [OrderPlaced],
   initialState,
   evolve,
-  decide: (command: { type: 'Place' }): EventOf<typeof OrderPlaced>[] => [{ type: EVENT_TYPE, data: ORDER }],
+  decide: (_command: { type: 'Place' }): EventOf<typeof OrderPlaced>[] => [{ type: EVENT_TYPE, data: ORDER }],
 } as const;
 
 export const Book = defineAggregate(spec);
