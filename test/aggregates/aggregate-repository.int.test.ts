@@ -140,7 +140,11 @@ describe('AggregateRepository', () => {
     const total = 10_500;
     for (let version = 1; version <= total; version += 1000) {
       const n = Math.min(1000, total + 1 - version);
-      await repository.save(id, Array.from({ length: n }, () => deposit(2)), { version });
+      await repository.save(
+        id,
+        Array.from({ length: n }, () => deposit(2)),
+        { version },
+      );
     }
     expect(await repository.load(id)).toEqual({
       state: { opened: true, owner: 'ada', balance: 2 * total },
