@@ -1,4 +1,6 @@
 import { qualified } from '../db/schema-name.js';
+import { appendOneStatement } from './append-one-statement.js';
+import type { Head } from './log-context.js';
 import { CLIENT_REQUIRE, COMMIT_KEY, defaultConfig, notify, NOW_MS } from './statement-parts.js';
 
 /** The streams of the append, one row per item: `first` is the 0-based index of its first record. */
@@ -59,6 +61,23 @@ upd as (
 ${recordsAndCommand(schema)}
 select l.ord, l.next_seq as current_seq, l.fencing_token, l.ts_mode, u.start, u.next_seq, u.last_ts
 from locked l left join upd u on u.id = l.id`;
+}
+
+/**
+ * The append of one record to one stream with a command id (`$14`, or null): the single-record append of
+ * the log (see append-one-statement.ts; scalars, not arrays, and the smallest plan) with the command's row
+ * inserted by the same statement. Parameters: `appendOneParameters` and the command id.
+ */
+export function appendOneCommandStatement(schema: string, head: Head): string {
+  return appendOneStatement(
+    schema,
+    head,
+    `,
+cmd as (
+  insert into ${qualified(schema, 'commands')} (stream_id, command_id, start_seq, end_seq)
+  select u.id, $14::text, u.start, u.start + 1 from upd u where $14::text is not null
+)`,
+  );
 }
 
 /**

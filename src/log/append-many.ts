@@ -1,6 +1,4 @@
-import { boolArray, intArray, textArray } from './array-literal.js';
-import { toBuffer } from './bytes.js';
-import { encodeBatch, type EncodedBatch } from './encode-batch.js';
+import { encodeRequest, type EncodedRequest } from './encode-append-many.js';
 import {
   BasinNotFoundError,
   DuplicateCommandError,
@@ -10,11 +8,11 @@ import {
   StorageError,
   StreamNotFoundError,
 } from './errors.js';
-import { assertOpen, type LogContext, type Statement } from './log-context.js';
-import { checkBasinName, checkStreamName } from './names.js';
+import { appendOneParameters } from './append-one-statement.js';
+import { assertOpen, type Head, type LogContext, type Statement } from './log-context.js';
 import { runQuery } from './run-query.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
-import type { AppendAck, AppendRecord, Bytes } from './types.js';
+import type { AppendAck, AppendRecord } from './types.js';
 
 /** One stream's part of {@link appendMany}: its records and its conditions. */
 export interface AppendManyItem {
@@ -47,7 +45,6 @@ interface ManyRow {
   last_ts: number | null;
 }
 
-const MAX_STREAMS = 100;
 const MAX_ATTEMPTS = 4;
 const UNIQUE_VIOLATION = '23505';
 
@@ -70,23 +67,28 @@ export async function appendMany(
 ): Promise<AppendAck[]> {
   assertOpen(context);
   const request = encodeRequest(defaultBasin, items, options);
+  // One record to one stream (most commands): the log's single-record statement plus the command's row.
+  if (request.count === 1 && request.batches[0]!.count === 1) {
+    const acked = await appendOneRecord(context, items[0]!, request, options);
+    if (acked) return acked;
+  }
   // Appends expecting empty streams most often create them: try creating them with their records first
   // (one round trip), and append to existing streams when that cannot be done.
   if (items.every((item) => item.matchSeqNum === 0)) {
     assertOpen(context);
-    const rows = await run(context, context.statements.appendManyCreate, request, options);
-    if (rows && rows.length === request.count) return acks(context, request, rows);
+    const rows = await run(context, context.statements.appendManyCreate, request.values, options);
+    if (rows.length === request.count) return acks(context, request, rows);
   }
   // One existing stream needs no ordered locking: the conditional update of its row, as a single append.
   // When it matches nothing, the general statement below finds out why.
   else if (request.count === 1) {
     assertOpen(context);
-    const rows = await run(context, context.statements.appendManyOne, request, options);
-    if (rows && rows.length === 1) return acks(context, request, rows);
+    const rows = await run(context, context.statements.appendManyOne, request.values, options);
+    if (rows.length === 1) return acks(context, request, rows);
   }
   for (let attempt = 1; ; attempt++) {
     assertOpen(context);
-    const rows = (await run(context, context.statements.appendMany, request, options)) ?? [];
+    const rows = await run(context, context.statements.appendMany, request.values, options);
     if (rows.length === request.count && rows[0]!.start !== null) return acks(context, request, rows);
     const byOrd = new Map(rows.map((r) => [r.ord, r]));
     // Nothing was written: the first failed condition, in the caller's order, or missing streams.
@@ -112,29 +114,60 @@ export async function appendMany(
 }
 
 /**
- * Runs one of the statements; undefined when a stream it was to create exists already (a key conflict on
- * streams: nothing was written).
+ * Runs one of the statements; no rows also when a stream it was to create exists already (a key conflict
+ * on streams: nothing was written).
  *
  * @throws DuplicateCommandError, StorageError, IndefiniteAppendError.
  */
-async function run(
+async function run<R extends object = ManyRow>(
   context: LogContext,
   statement: Statement,
-  request: EncodedRequest,
+  values: unknown[],
   options: AppendManyOptions,
-): Promise<ManyRow[] | undefined> {
+): Promise<R[]> {
   try {
-    return await runQuery<ManyRow>(context.pool, { ...statement, values: request.values }, 'write');
+    return await runQuery<R>(context.pool, { ...statement, values }, 'write');
   } catch (error) {
     const cause = (error as { cause?: { code?: unknown; constraint?: unknown } }).cause;
     if (error instanceof StorageError && cause?.code === UNIQUE_VIOLATION) {
       if (cause.constraint === 'commands_pkey') {
         throw new DuplicateCommandError(options.commandId!, { cause: error });
       }
-      if (cause.constraint === 'streams_basin_name_key') return undefined;
+      if (cause.constraint === 'streams_basin_name_key') return [];
     }
     throw error;
   }
+}
+
+/**
+ * The append of one record to one stream by the single-record statement: creating the stream first when
+ * the append expects it empty, else updating it. Undefined when it matched nothing (the general statement
+ * then finds out why).
+ */
+async function appendOneRecord(
+  context: LogContext,
+  item: AppendManyItem,
+  request: EncodedRequest,
+  options: AppendManyOptions,
+): Promise<AppendAck[] | undefined> {
+  const conditions = { matchSeqNum: item.matchSeqNum, fencingToken: item.fencingToken };
+  const values = [
+    ...appendOneParameters(request.basins[0]!, request.names[0]!, request.batches[0]!, conditions),
+    options.commandId ?? null,
+  ];
+  const heads: Head[] = item.matchSeqNum === 0 ? ['create', 'update'] : ['update'];
+  for (const head of heads) {
+    assertOpen(context);
+    const statement = context.statements.appendOneCommand[head];
+    const [row] = await run<{ seq_num: number; timestamp: number }>(context, statement, values, options);
+    if (!row) continue;
+    context.watcher.appended(request.basins[0]!, request.names[0]!);
+    const position = (seqNum: number) => ({ seqNum, timestamp: row.timestamp });
+    return [
+      { start: position(row.seq_num), end: position(row.seq_num + 1), tail: position(row.seq_num + 1) },
+    ];
+  }
+  return undefined;
 }
 
 /** The acks of a written append, in the caller's order; followers of the streams are woken. */
@@ -184,146 +217,4 @@ function conditionFailure(
     );
   }
   return undefined;
-}
-
-/** An append to several streams, validated and laid out as the statement's parameters. @internal */
-export interface EncodedRequest {
-  count: number;
-  basins: string[];
-  names: string[];
-  counts: number[];
-  values: unknown[];
-}
-
-/**
- * Validates every item (names, limits, conditions) and lays the whole append out as parameters.
- *
- * @throws InvalidArgumentError naming the item, the rule and the value.
- * @internal
- */
-export function encodeRequest(
-  defaultBasin: string,
-  items: readonly AppendManyItem[],
-  options: AppendManyOptions,
-): EncodedRequest {
-  if (!Array.isArray(items) || items.length < 1 || items.length > MAX_STREAMS) {
-    throw new InvalidArgumentError(
-      `appendMany takes 1–${MAX_STREAMS} streams; got ${Array.isArray(items) ? items.length : typeof items}`,
-    );
-  }
-  const commandId = options.commandId;
-  if (
-    commandId !== undefined &&
-    (typeof commandId !== 'string' || commandId.length < 1 || commandId.length > 512)
-  ) {
-    throw new InvalidArgumentError(
-      `commandId must be a string of 1–512 characters; got ${JSON.stringify(commandId)}`,
-    );
-  }
-  const basins: string[] = [];
-  const names: string[] = [];
-  const seen = new Set<string>();
-  const batches: EncodedBatch[] = [];
-  items.forEach((item, i) => {
-    if (item === null || typeof item !== 'object')
-      throw new InvalidArgumentError(`appendMany item ${i} must be an object`);
-    const basin = item.basin === undefined ? defaultBasin : checkBasinName(item.basin);
-    const name = checkStreamName(item.stream);
-    const key = `${basin}\u0000${name}`;
-    if (seen.has(key)) {
-      throw new InvalidArgumentError(
-        `appendMany names stream ${JSON.stringify(name)} of basin ${basin} twice (item ${i})`,
-      );
-    }
-    seen.add(key);
-    let batch: EncodedBatch;
-    try {
-      batch = encodeBatch(item.records, { matchSeqNum: item.matchSeqNum, fencingToken: item.fencingToken });
-    } catch (error) {
-      if (error instanceof InvalidArgumentError) {
-        throw new InvalidArgumentError(
-          `appendMany item ${i} (stream ${JSON.stringify(name)}): ${error.message}`,
-          {
-            cause: error,
-          },
-        );
-      }
-      throw error;
-    }
-    if (batch.newToken !== null || batch.trimTargets.length > 0) {
-      throw new InvalidArgumentError(
-        `appendMany item ${i}: command records (fence, trim) are not allowed here`,
-      );
-    }
-    const stamped = batch.timestamps.findIndex((t) => t !== null);
-    if (stamped >= 0) {
-      throw new InvalidArgumentError(
-        `appendMany item ${i} record ${stamped}: records are stamped on arrival and must not carry a timestamp`,
-      );
-    }
-    basins.push(basin);
-    names.push(name);
-    batches.push(batch);
-  });
-  return {
-    count: items.length,
-    basins,
-    names,
-    counts: batches.map((b) => b.count),
-    values: parameters(items, basins, names, batches, commandId),
-  };
-}
-
-function parameters(
-  items: readonly AppendManyItem[],
-  basins: string[],
-  names: string[],
-  batches: EncodedBatch[],
-  commandId: string | undefined,
-): unknown[] {
-  const streamOrds: number[] = [];
-  const bodyOffsets: number[] = [];
-  const bodyLengths: number[] = [];
-  const headerOffsets: number[] = [];
-  const headerCounts: number[] = [];
-  const sizes: number[] = [];
-  const utf8: boolean[] = [];
-  const text = batches.every((b) => b.headerText !== null);
-  const headers: Bytes[] = [];
-  const bodies: Buffer[] = [];
-  let bodyBase = 0;
-  batches.forEach((batch, s) => {
-    const headerBase = headers.length;
-    for (let r = 0; r < batch.count; r++) {
-      streamOrds.push(s + 1);
-      bodyOffsets.push(bodyBase + batch.bodyOffsets[r]!);
-      bodyLengths.push(batch.bodyLengths[r]!);
-      headerOffsets.push(headerBase + batch.headerOffsets[r]!);
-      headerCounts.push(batch.headerCounts[r]!);
-      sizes.push(batch.sizes[r]!);
-      utf8.push(batch.utf8[r]!);
-    }
-    if (text) headers.push(...batch.headerText!);
-    else headers.push(...batch.headers);
-    bodies.push(batch.body);
-    bodyBase += batch.body.length;
-  });
-  return [
-    basins,
-    names,
-    intArray(items.map((i) => i.matchSeqNum ?? null)),
-    items.map((i) => i.fencingToken ?? null),
-    intArray(batches.map((b) => b.count)),
-    intArray(streamOrds),
-    intArray(bodyOffsets),
-    intArray(bodyLengths),
-    intArray(headerOffsets),
-    intArray(headerCounts),
-    intArray(sizes),
-    boolArray(utf8),
-    bodies.length === 1 ? bodies[0] : Buffer.concat(bodies),
-    text ? textArray(headers as string[]) : null,
-    text ? null : headers.map(toBuffer),
-    commandId ?? null,
-  ];
 }

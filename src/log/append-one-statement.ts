@@ -16,11 +16,12 @@ import type { AppendOptions } from './types.js';
 /**
  * The append of one record (most appends, and every fence and trim). Its row: the record's `seq_num` and
  * `timestamp` (the stream's new last timestamp); none when a condition failed or the stream is missing.
- * Parameters: see {@link appendOneParameters}.
+ * Parameters: see {@link appendOneParameters}. `also` is more CTEs after `upd` (`, name as (...)`), for
+ * variants of the statement (appendMany's command id); the log's own statements have none.
  */
-export function appendOneStatement(schema: string, head: Head): string {
+export function appendOneStatement(schema: string, head: Head, also = ''): string {
   return `
-with upd as (${head === 'update' ? updateOne(schema) : createOne(schema)})
+with upd as (${head === 'update' ? updateOne(schema) : createOne(schema)})${also}
 insert into ${qualified(schema, 'records')}
   (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key)
 select u.id, u.start, u.last_ts, $4::bytea[], $13::text[], $3::bytea, $11::int, $12::boolean, u.last_key from upd u

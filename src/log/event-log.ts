@@ -10,6 +10,7 @@ import { appendMany, type AppendManyItem, type AppendManyOptions } from './appen
 import {
   appendManyCreateStatement,
   appendManyOneStatement,
+  appendOneCommandStatement,
   appendManyStatement,
   createStreamsStatement,
   lookupCommandStatement,
@@ -251,6 +252,10 @@ function statements(schema: string): Statements {
     appendMany: { ...name('append-many'), text: appendManyStatement(schema) },
     appendManyCreate: { ...name('append-many-create'), text: appendManyCreateStatement(schema) },
     appendManyOne: { ...name('append-many-one'), text: appendManyOneStatement(schema) },
+    appendOneCommand: {
+      update: { ...name('append-many-record'), text: appendOneCommandStatement(schema, 'update') },
+      create: { ...name('append-many-create-record'), text: appendOneCommandStatement(schema, 'create') },
+    },
     createStreams: { ...name('create-streams'), text: createStreamsStatement(schema) },
     lookupCommand: { ...name('lookup-command'), text: lookupCommandStatement(schema) },
     read: { ...name('read'), text: readStatement(schema) },

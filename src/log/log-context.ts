@@ -32,6 +32,7 @@ export interface Statements {
   appendMany: Statement;
   appendManyCreate: Statement;
   appendManyOne: Statement;
+  appendOneCommand: Record<Head, Statement>;
   createStreams: Statement;
   lookupCommand: Statement;
   read: Statement;

@@ -9,7 +9,7 @@ import {
   StreamNotFoundError,
 } from '../../src/index.js';
 import { appendManyOneStatement, appendManyStatement } from '../../src/log/append-many-statement.js';
-import { encodeRequest } from '../../src/log/append-many.js';
+import { encodeRequest } from '../../src/log/encode-append-many.js';
 import { rejectionOf } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
