@@ -10,9 +10,11 @@ export interface FencepostHttpError {
 /**
  * The one place fencepost error codes become HTTP statuses. Conditions that failed on the log are S2's 412
  * (the body names `expectedSeqNum` / `expectedFencingToken`); a command that still conflicts after its
- * retries is a 409; bad input is 400 (422 for a recorded event the codec refuses); missing things 404;
- * duplicates 409; a domain rule a command broke (a `DomainError`) 409 with its data; an unreachable or closed
- * store 503 (`indefinite: true` when a write may have landed). Anything else is 500.
+ * retries is a 409; bad input (`invalid`) is 400; missing basins, streams and aggregates 404; things that
+ * exist already 409; a domain rule a command broke (a `DomainError`, whatever its code) 409 with its data; an
+ * unreachable or closed store 503 (`indefinite: true` when a write may have landed). Anything else, including
+ * a stored record that cannot be decoded (`event_decode`: the server's data, not the request, is at fault)
+ * and a command with no handler, is 500.
  */
 export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   invalid: 400,
@@ -22,6 +24,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   stream_not_found: 404,
   basin_not_found: 404,
   resource_already_exists: 409,
+  aggregate_not_found: 404,
+  aggregate_already_exists: 409,
+  concurrency_conflict: 409,
   closed: 503,
   storage: 503,
   indefinite: 503,

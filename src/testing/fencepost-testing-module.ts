@@ -14,6 +14,8 @@ export interface FencepostTestingOptions {
    * made on the same server, with the same credentials.
    */
   adminUrl?: string;
+  /** The test database's name (default `fp_nest_<16 random hex digits>`); it must not exist yet. */
+  databaseName?: string;
   /** More `FencepostModule` options (schema, basin, ...); `connectionString` is the test database's. */
   fencepost?: Omit<FencepostModuleOptions, 'connectionString' | 'pool'>;
   /** Changes the builder before it compiles, e.g. `(b) => b.overrideProvider(Clock).useValue(fixed)`. */
@@ -29,7 +31,7 @@ export interface FencepostTestingModule {
   readonly module: TestingModule;
   /** The application, when `app: true` was given. */
   readonly app: INestApplication | undefined;
-  /** The test database's name (`fp_nest_<random>`) and connection string. */
+  /** The test database's name and connection string. */
   readonly databaseName: string;
   readonly connectionString: string;
   /** Closes the application or module (its shutdown hooks close the pool), then drops the database. */
@@ -59,7 +61,7 @@ export async function createFencepostTestingModule(
   if (!adminUrl) {
     throw new InvalidArgumentError('createFencepostTestingModule needs options.adminUrl or DATABASE_URL');
   }
-  const databaseName = `fp_nest_${randomBytes(8).toString('hex')}`;
+  const databaseName = options.databaseName ?? `fp_nest_${randomBytes(8).toString('hex')}`;
   await admin(adminUrl, `CREATE DATABASE ${pg.escapeIdentifier(databaseName)}`);
   const connectionString = urlOf(adminUrl, databaseName);
   const drop = () =>
