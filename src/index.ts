@@ -24,8 +24,54 @@ export {
   ClosedError,
   StorageError,
   IndefiniteAppendError,
+  DuplicateCommandError,
 } from './log/errors.js';
+export type { AppendManyItem, AppendManyOptions } from './log/append-many.js';
+export type { CommandRange } from './log/lookup-command.js';
 export { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_FENCING_TOKEN_BYTES, meteredSize } from './log/limits.js';
 export { migrate } from './db/migrate.js';
 export { DEFAULT_SCHEMA } from './db/schema-name.js';
 export type * from './log/types.js';
+
+// Aggregates and commands.
+export {
+  defineEvent,
+  type EventDefinition,
+  type EventOf,
+  type AnyEvent,
+  type Upcaster,
+} from './aggregates/define-event.js';
+export {
+  defineAggregate,
+  type AggregateDefinition,
+  type AggregateSpec,
+  type SnapshotOptions,
+  type StateOf,
+  type EventOfAggregate,
+  type CommandOf,
+} from './aggregates/define-aggregate.js';
+export { EventCodec, EVENT_HEADERS } from './aggregates/event-codec.js';
+export type { RecordedEvent, EventEnvelope } from './aggregates/recorded-event.js';
+export {
+  AggregateRepository,
+  type LoadedAggregate,
+  type SavedEvents,
+  type SaveEnvelope,
+} from './aggregates/aggregate-repository.js';
+export {
+  DomainError,
+  EventDecodeError,
+  AggregateNotFoundError,
+  AggregateAlreadyExistsError,
+  type EventDecodeReason,
+} from './aggregates/errors.js';
+export {
+  CommandHandler,
+  type CommandHandlerOptions,
+  type ItemFor,
+  type ResultsOf,
+} from './commands/command-handler.js';
+export type { CommandOptions, HandleOptions, CommandItem, Expectation } from './commands/command-options.js';
+export type { CommandResult, MultiCommandResult } from './commands/command-result.js';
+export { ConcurrencyConflictError } from './commands/errors.js';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './commands/retry-policy.js';

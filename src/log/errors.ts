@@ -29,26 +29,32 @@ export class InvalidArgumentError extends FencepostError {
 /** The append's `matchSeqNum` did not equal the stream's tail, `expectedSeqNum` (S2's 412). Nothing was written. */
 export class SeqNumMismatchError extends FencepostError {
   readonly expectedSeqNum: number;
+  /** The stream whose condition failed, when an append to several streams (`appendMany`) names it. */
+  readonly stream: string | undefined;
 
-  constructor(expectedSeqNum: number, matchSeqNum: number) {
+  constructor(expectedSeqNum: number, matchSeqNum: number, stream?: string) {
     super(
       'seq_num_mismatch',
-      `matchSeqNum ${matchSeqNum} does not match the stream's next sequence number ${expectedSeqNum}`,
+      `matchSeqNum ${matchSeqNum} does not match the${stream === undefined ? '' : ` ${JSON.stringify(stream)}`} stream's next sequence number ${expectedSeqNum}`,
     );
     this.expectedSeqNum = expectedSeqNum;
+    this.stream = stream;
   }
 }
 
 /** The append's fencing token did not equal the stream's, `expectedFencingToken` (S2's 412). Nothing was written. */
 export class FencingTokenMismatchError extends FencepostError {
   readonly expectedFencingToken: string;
+  /** The stream whose condition failed, when an append to several streams (`appendMany`) names it. */
+  readonly stream: string | undefined;
 
-  constructor(expectedFencingToken: string, fencingToken: string) {
+  constructor(expectedFencingToken: string, fencingToken: string, stream?: string) {
     super(
       'fencing_token_mismatch',
-      `fencing token ${JSON.stringify(fencingToken)} does not match the stream's token ${JSON.stringify(expectedFencingToken)}`,
+      `fencing token ${JSON.stringify(fencingToken)} does not match the${stream === undefined ? '' : ` ${JSON.stringify(stream)}`} stream's token ${JSON.stringify(expectedFencingToken)}`,
     );
     this.expectedFencingToken = expectedFencingToken;
+    this.stream = stream;
   }
 }
 
@@ -123,5 +129,23 @@ export class IndefiniteAppendError extends FencepostError {
       'the connection was lost before the append was confirmed; it may or may not have been written',
       options,
     );
+  }
+}
+
+/**
+ * An append with a command id (`appendMany(..., { commandId })`) found that command id recorded already on
+ * one of its streams: the command was applied before, and nothing was written now. Look its outcome up with
+ * `log.lookupCommand`.
+ */
+export class DuplicateCommandError extends FencepostError {
+  readonly commandId: string;
+
+  constructor(commandId: string, options?: { cause?: unknown }) {
+    super(
+      'duplicate_command',
+      `command ${JSON.stringify(commandId)} was applied already to one of the streams; nothing was written`,
+      options,
+    );
+    this.commandId = commandId;
   }
 }

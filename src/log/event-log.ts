@@ -6,15 +6,23 @@ import { checkSchemaName, DEFAULT_SCHEMA } from '../db/schema-name.js';
 import type { Database } from '../db/tables.js';
 import { appendStatement } from './append-batch-statement.js';
 import { appendOneStatement } from './append-one-statement.js';
+import { appendMany, type AppendManyItem, type AppendManyOptions } from './append-many.js';
+import {
+  appendManyStatement,
+  createStreamsStatement,
+  lookupCommandStatement,
+} from './append-many-statement.js';
+import { lookupCommand, type CommandRange } from './lookup-command.js';
 import { stateStatement } from './state-statement.js';
 import { connectClient } from './connect-client.js';
 import { Basin } from './basin.js';
 import { Basins, DEFAULT_BASIN } from './basins.js';
 import { InvalidArgumentError, StorageError } from './errors.js';
 import type { LogContext, Statements } from './log-context.js';
-import { checkBasinName } from './names.js';
+import { checkBasinName, checkStreamName } from './names.js';
 import { readStatement, seekTimestampStatement } from './read-statement.js';
 import type { Stream } from './stream.js';
+import type { AppendAck } from './types.js';
 import { Sweeper } from './sweep.js';
 import { Watcher } from './watcher.js';
 
@@ -159,6 +167,50 @@ export class EventLog {
   }
 
   /**
+   * Appends to several streams atomically: every stream gets its records or none does. Each stream's
+   * conditions (`fencingToken`, then `matchSeqNum`) are checked under its row lock in the one transaction,
+   * the locks taken in (basin, name) order so that concurrent multi-stream appends never deadlock. With a
+   * `commandId`, the id is recorded on every stream in the same transaction, and an append whose id is
+   * recorded on any of its streams writes nothing (`DuplicateCommandError`). Records are stamped on arrival.
+   * Returns one ack per item, in order.
+   *
+   * @throws SeqNumMismatchError | FencingTokenMismatchError (naming the `stream`; nothing written),
+   *   DuplicateCommandError, InvalidArgumentError (a rule broken; nothing written), StreamNotFoundError,
+   *   BasinNotFoundError, StorageError (definite), IndefiniteAppendError (the outcome is unknown: resolve it
+   *   with {@link lookupCommand} when a command id was given).
+   * @example
+   * await log.appendMany(
+   *   [
+   *     { stream: 'account-a', records: [{ body: '{"amount":-5}' }], matchSeqNum: 3 },
+   *     { stream: 'account-b', records: [{ body: '{"amount":5}' }], matchSeqNum: 7 },
+   *   ],
+   *   { commandId: 'transfer-9' },
+   * );
+   */
+  async appendMany(items: readonly AppendManyItem[], options: AppendManyOptions = {}): Promise<AppendAck[]> {
+    return appendMany(this.#context, this.#defaultBasin, items, options);
+  }
+
+  /**
+   * Where a command id's records landed on the given streams (default basin unless named), as recorded by
+   * {@link appendMany} with that `commandId`; an empty array when it was applied to none of them.
+   *
+   * @throws InvalidArgumentError for a bad name; StorageError.
+   * @example
+   * const [range] = await log.lookupCommand('transfer-9', [{ stream: 'account-a' }]);
+   */
+  async lookupCommand(
+    commandId: string,
+    streams: readonly { basin?: string; stream: string }[],
+  ): Promise<CommandRange[]> {
+    const named = streams.map((s) => ({
+      basin: s.basin === undefined ? this.#defaultBasin : checkBasinName(s.basin),
+      stream: checkStreamName(s.stream),
+    }));
+    return lookupCommand(this.#context, commandId, named);
+  }
+
+  /**
    * Deletes records below each stream's trim point now, instead of waiting for the background sweep.
    * Returns how many were deleted.
    */
@@ -194,6 +246,9 @@ function statements(schema: string): Statements {
       },
     },
     state: { ...name('state'), text: stateStatement(schema) },
+    appendMany: { ...name('append-many'), text: appendManyStatement(schema) },
+    createStreams: { ...name('create-streams'), text: createStreamsStatement(schema) },
+    lookupCommand: { ...name('lookup-command'), text: lookupCommandStatement(schema) },
     read: { ...name('read'), text: readStatement(schema) },
     seekTimestamp: { ...name('seek-timestamp'), text: seekTimestampStatement(schema) },
   };

@@ -29,6 +29,9 @@ export interface Statements {
   appendOne: Record<Head, Statement>;
   append: Record<Head, Record<Stamping, Statement>>;
   state: Statement;
+  appendMany: Statement;
+  createStreams: Statement;
+  lookupCommand: Statement;
   read: Statement;
   seekTimestamp: Statement;
 }

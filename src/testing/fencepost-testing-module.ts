@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { INestApplication, ModuleMetadata } from '@nestjs/common';
-import { Test, type TestingModule, type TestingModuleBuilder } from '@nestjs/testing';
+import type { TestingModule, TestingModuleBuilder } from '@nestjs/testing';
 import pg from 'pg';
 import { InvalidArgumentError } from '../log/errors.js';
 import { EventLog } from '../log/event-log.js';
 import type { FencepostModuleOptions } from '../nest/fencepost-module-options.js';
-import { FENCEPOST_MODULE_OPTIONS } from '../nest/fencepost.module-definition.js';
 
 /** Options of {@link createFencepostTestingModule}. */
 export interface FencepostTestingOptions {
@@ -70,6 +69,11 @@ export async function createFencepostTestingModule(
   let module: TestingModule | undefined;
   let app: INestApplication | undefined;
   try {
+    // Loaded here, so that `fencepost/testing` (DeciderSpec) imports without Nest installed.
+    const [{ Test }, { FENCEPOST_MODULE_OPTIONS }] = await Promise.all([
+      import('@nestjs/testing'),
+      import('../nest/fencepost.module-definition.js'),
+    ]);
     const builder = Test.createTestingModule(metadata)
       .overrideProvider(FENCEPOST_MODULE_OPTIONS)
       .useValue({ ...options.fencepost, connectionString } satisfies FencepostModuleOptions);

@@ -1,0 +1,167 @@
+import { InvalidArgumentError } from '../log/errors.js';
+import type { AppendRecord, SequencedRecord } from '../log/types.js';
+import type { AnyEvent, EventDefinition, Upcaster } from './define-event.js';
+import { EventDecodeError } from './errors.js';
+import type { EventEnvelope, RecordedEvent } from './recorded-event.js';
+
+/** Header names of event records. */
+export const EVENT_HEADERS = {
+  type: 'type',
+  version: 'version',
+  eventId: 'event-id',
+  commandId: 'command-id',
+  correlationId: 'correlation-id',
+  causationId: 'causation-id',
+  metadata: 'metadata',
+} as const;
+
+/**
+ * Turns events into log records and back, for one set of event types. A record is a JSON body (the event's
+ * data) with headers `type`, `version`, `event-id` and, where given, `command-id`, `correlation-id`,
+ * `causation-id` and `metadata` (JSON).
+ *
+ * @example
+ * const codec = new EventCodec([AccountOpened, Deposited]);
+ * const record = codec.encode({ type: 'Deposited', data: { amount: 5, currency: 'EUR' } }, { eventId: randomUUID() });
+ */
+export class EventCodec<E extends AnyEvent = AnyEvent> {
+  readonly #types = new Map<string, EventDefinition>();
+
+  /** @throws InvalidArgumentError when two definitions share a type. */
+  constructor(definitions: readonly EventDefinition[]) {
+    for (const definition of definitions) {
+      if (this.#types.has(definition.type))
+        throw new InvalidArgumentError(`event type ${JSON.stringify(definition.type)} is defined twice`);
+      this.#types.set(definition.type, definition);
+    }
+  }
+
+  /**
+   * The record of an event at its type's newest version, its data checked by the schema.
+   *
+   * @throws InvalidArgumentError for an unknown type or data the schema refuses.
+   */
+  encode(event: E, envelope: EventEnvelope): AppendRecord {
+    const definition = event === null || typeof event !== 'object' ? undefined : this.#types.get(event.type);
+    if (!definition) {
+      throw new InvalidArgumentError(
+        `event type ${JSON.stringify((event as AnyEvent | null)?.type)} is not one of ${JSON.stringify([...this.#types.keys()])}`,
+      );
+    }
+    const parsed = definition.schema.safeParse(event.data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw new InvalidArgumentError(
+        `event ${definition.type} v${definition.version}: data.${issue.path.join('.')}: ${issue.message}`,
+      );
+    }
+    const headers: [string, string][] = [
+      [EVENT_HEADERS.type, definition.type],
+      [EVENT_HEADERS.version, String(definition.version)],
+      [EVENT_HEADERS.eventId, envelope.eventId],
+    ];
+    if (envelope.commandId !== undefined) headers.push([EVENT_HEADERS.commandId, envelope.commandId]);
+    if (envelope.correlationId !== undefined)
+      headers.push([EVENT_HEADERS.correlationId, envelope.correlationId]);
+    if (envelope.causationId !== undefined) headers.push([EVENT_HEADERS.causationId, envelope.causationId]);
+    if (envelope.metadata !== undefined)
+      headers.push([EVENT_HEADERS.metadata, JSON.stringify(envelope.metadata)]);
+    return { headers, body: JSON.stringify(parsed.data) ?? 'null' };
+  }
+
+  /**
+   * The event a record holds, upcast to its type's newest version and checked by that version's schema.
+   *
+   * @throws EventDecodeError naming the stream, seqNum and type: unknown type, a version without upcaster,
+   *   a body that is not JSON, or data the schema refuses.
+   */
+  decode(record: SequencedRecord, stream: string): RecordedEvent<E> {
+    const event: Record<string, unknown> = {
+      type: undefined,
+      data: undefined,
+      streamName: stream,
+      seqNum: record.seqNum,
+      timestamp: record.timestamp,
+      version: 0,
+      eventId: '',
+    };
+    let version: string | undefined;
+    const headers = record.headers;
+    for (let i = 0; i < headers.length; i++) {
+      const [name, value] = headers[i]!;
+      switch (name) {
+        case EVENT_HEADERS.type:
+          event.type = value;
+          break;
+        case EVENT_HEADERS.version:
+          version = value;
+          break;
+        case EVENT_HEADERS.eventId:
+          event.eventId = value;
+          break;
+        case EVENT_HEADERS.commandId:
+          event.commandId = value;
+          break;
+        case EVENT_HEADERS.correlationId:
+          event.correlationId = value;
+          break;
+        case EVENT_HEADERS.causationId:
+          event.causationId = value;
+          break;
+        case EVENT_HEADERS.metadata:
+          event.metadata = this.#json(value, record, stream, undefined, 'metadata');
+          break;
+      }
+    }
+    const type = event.type as string | undefined;
+    const fail = (reason: ConstructorParameters<typeof EventDecodeError>[0]['reason'], message: string) =>
+      new EventDecodeError({ stream, seqNum: record.seqNum, type, reason }, message);
+    if (type === undefined) throw fail('missing_type', 'the record has no type header: it is not an event');
+    const definition = this.#types.get(type);
+    if (!definition) {
+      throw fail('unknown_type', `the type is not one of ${JSON.stringify([...this.#types.keys()])}`);
+    }
+    const stored = version === undefined ? NaN : Number(version);
+    if (!Number.isSafeInteger(stored) || stored < 1 || stored > definition.version) {
+      throw fail(
+        'bad_version',
+        `version ${JSON.stringify(version)} is not a version from 1 to ${definition.version}`,
+      );
+    }
+    event.version = stored;
+    let data = this.#json(record.body, record, stream, type, 'body');
+    for (let v = stored; v < definition.version; v++) {
+      const upcast: Upcaster | undefined = definition.upcast[v];
+      if (!upcast) throw fail('no_upcaster', `no upcaster from version ${v} to ${v + 1} is registered`);
+      data = upcast(data as never);
+    }
+    const parsed = definition.schema.safeParse(data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]!;
+      throw fail(
+        'invalid_data',
+        `data.${issue.path.join('.')}: ${issue.message} (schema of version ${definition.version})`,
+      );
+    }
+    event.data = parsed.data;
+    return event as unknown as RecordedEvent<E>;
+  }
+
+  #json(
+    text: string,
+    record: SequencedRecord,
+    stream: string,
+    type: string | undefined,
+    what: string,
+  ): unknown {
+    try {
+      return JSON.parse(text);
+    } catch (cause) {
+      throw new EventDecodeError(
+        { stream, seqNum: record.seqNum, type, reason: 'bad_json' },
+        `the ${what} is not JSON`,
+        { cause },
+      );
+    }
+  }
+}

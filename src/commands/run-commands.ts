@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import type { AggregateRepository } from '../aggregates/aggregate-repository.js';
+import type { AnyEvent } from '../aggregates/define-event.js';
+import { AggregateAlreadyExistsError, AggregateNotFoundError } from '../aggregates/errors.js';
+import type { EventEnvelope } from '../aggregates/recorded-event.js';
+import type { EventLog } from '../log/event-log.js';
+import {
+  DuplicateCommandError,
+  FencepostError,
+  IndefiniteAppendError,
+  InvalidArgumentError,
+  SeqNumMismatchError,
+  StorageError,
+} from '../log/errors.js';
+import type { Stream } from '../log/stream.js';
+import type { AppendRecord } from '../log/types.js';
+import {
+  checkCommandOptions,
+  type CommandItem,
+  type CommandOptions,
+  type Expectation,
+} from './command-options.js';
+import type { CommandResult } from './command-result.js';
+import { ConcurrencyConflictError } from './errors.js';
+import { backoff, type RetryPolicy } from './retry-policy.js';
+
+type Repository = AggregateRepository<unknown, AnyEvent, unknown>;
+
+interface Target {
+  item: CommandItem;
+  repository: Repository;
+  stream: Stream;
+  expect: Expectation;
+}
+
+const MAX_ITEMS = 100;
+
+/**
+ * Handles a command over one or more aggregates, exactly once: load each → decide → append every stream's
+ * events atomically (`appendMany`, each with `matchSeqNum` = its loaded version, the command id recorded in
+ * the same transaction). A lost race reloads and decides again, within the retry policy. A command id
+ * recorded already (a duplicate, also one that arrives concurrently) and an outcome left unknown by a lost
+ * connection are both resolved by reading the original outcome back from the streams, never by appending
+ * twice. Internal: `CommandHandler` calls it.
+ *
+ * @throws DomainError subclasses from `decide` (never retried), AggregateNotFoundError,
+ *   AggregateAlreadyExistsError, ConcurrencyConflictError, InvalidArgumentError (before anything is
+ *   written), EventDecodeError, StorageError, IndefiniteAppendError (the outcome could not be resolved).
+ */
+export async function runCommands(
+  log: EventLog,
+  items: readonly CommandItem[],
+  options: CommandOptions,
+  policy: RetryPolicy,
+  repositoryOf: (aggregate: CommandItem['aggregate']) => Repository,
+): Promise<{ results: CommandResult[]; duplicate: boolean }> {
+  checkCommandOptions(options, 'command options');
+  const targets = checkItems(items, repositoryOf);
+  const explicit = options.commandId !== undefined;
+  const commandId = options.commandId ?? randomUUID();
+  const envelope: Omit<EventEnvelope, 'eventId'> = {
+    commandId,
+    correlationId: options.correlationId ?? commandId,
+    causationId: options.causationId ?? commandId,
+    ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
+  };
+  const written = new Set<string>(); // event ids of appends whose outcome was unknown
+  let unresolved = false;
+  let last: unknown;
+  for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
+    if (attempt > 1) await backoff(policy, attempt - 1);
+    if (unresolved) {
+      try {
+        const outcome = await readBack(log, targets, commandId, written);
+        if (outcome) return outcome;
+        unresolved = false; // not applied: appending again is safe (a late commit would fail on the key)
+      } catch (error) {
+        if (!(error instanceof StorageError)) throw error;
+        continue;
+      }
+    }
+    const loaded = await Promise.all(targets.map((t) => t.repository.load(t.item.id)));
+    let decided: AnyEvent[][];
+    try {
+      decided = targets.map((t, i) => {
+        const { state, version } = loaded[i]!;
+        const name = t.item.aggregate.name;
+        if (t.expect === 'existing' && version === 0)
+          throw new AggregateNotFoundError(name, t.item.id, t.stream.name);
+        if (t.expect === 'new' && version > 0)
+          throw new AggregateAlreadyExistsError(name, t.item.id, t.stream.name, version);
+        return [...t.item.aggregate.decide(t.item.command, state)];
+      });
+    } catch (error) {
+      // A refusal may be a duplicate's: the state has its effect already. The original result wins.
+      if (explicit && error instanceof FencepostError) {
+        const outcome = await readBack(log, targets, commandId, written);
+        if (outcome) return outcome;
+      }
+      throw error;
+    }
+    const writes = targets.flatMap((_, i) => (decided[i]!.length > 0 ? [i] : []));
+    const results: CommandResult[] = targets.map((t, i) => ({
+      id: t.item.id,
+      streamName: t.stream.name,
+      state: loaded[i]!.state,
+      version: loaded[i]!.version,
+      events: [],
+      duplicate: false,
+    }));
+    if (writes.length === 0) return { results, duplicate: false };
+    const records: AppendRecord[][] = writes.map((i) => targets[i]!.repository.encode(decided[i]!, envelope));
+    try {
+      const acks = await log.appendMany(
+        writes.map((i, k) => ({
+          basin: targets[i]!.stream.basin,
+          stream: targets[i]!.stream.name,
+          records: records[k]!,
+          matchSeqNum: loaded[i]!.version,
+        })),
+        { commandId },
+      );
+      await Promise.all(
+        writes.map(async (i, k) => {
+          const { repository, stream, item } = targets[i]!;
+          const events = repository.recorded(stream.name, records[k]!, acks[k]!);
+          const result = results[i]!;
+          result.events = events;
+          result.state = repository.evolveAll(loaded[i]!.state, events);
+          result.version = acks[k]!.end.seqNum;
+          await repository.snapshotAfter(item.id, loaded[i]!.version, result.version, result.state).catch(
+            () => undefined, // a snapshot is a cache: failing to store one loses nothing
+          );
+        }),
+      );
+      return { results, duplicate: false };
+    } catch (error) {
+      last = error;
+      if (error instanceof DuplicateCommandError) {
+        const outcome = await readBack(log, targets, commandId, written);
+        if (outcome) return outcome;
+        throw error;
+      }
+      if (error instanceof SeqNumMismatchError) {
+        if (explicit) {
+          const outcome = await readBack(log, targets, commandId, written);
+          if (outcome) return outcome;
+        }
+        const target = targets.find((t) => t.stream.name === error.stream);
+        if (target?.expect === 'new') {
+          throw new AggregateAlreadyExistsError(
+            target.item.aggregate.name,
+            target.item.id,
+            target.stream.name,
+            error.expectedSeqNum,
+          );
+        }
+        continue;
+      }
+      if (error instanceof IndefiniteAppendError) {
+        for (const batch of records) for (const record of batch) written.add(eventIdOf(record));
+        unresolved = true;
+        continue;
+      }
+      throw error;
+    }
+  }
+  if (last instanceof SeqNumMismatchError) {
+    throw new ConcurrencyConflictError(policy.maxAttempts, last.stream, { cause: last });
+  }
+  throw last;
+}
+
+/**
+ * The outcome of a command id already applied, read back from the streams; undefined when it was applied
+ * to none of them. `written` are the event ids of this call's own appends whose outcome was unknown: when
+ * the recorded events are those, the outcome is this call's own (not a duplicate).
+ */
+async function readBack(
+  log: EventLog,
+  targets: readonly Target[],
+  commandId: string,
+  written: ReadonlySet<string>,
+): Promise<{ results: CommandResult[]; duplicate: boolean } | undefined> {
+  const ranges = await log.lookupCommand(
+    commandId,
+    targets.map((t) => ({ basin: t.stream.basin, stream: t.stream.name })),
+  );
+  if (ranges.length === 0) return undefined;
+  const results = await Promise.all(
+    targets.map(async (t): Promise<CommandResult> => {
+      const range = ranges.find((r) => r.basin === t.stream.basin && r.stream === t.stream.name);
+      const id = t.item.id;
+      if (!range) {
+        // The command appended nothing to this aggregate: its current state is all there is to return.
+        const { state, version } = await t.repository.load(id);
+        return { id, streamName: t.stream.name, state, version, events: [], duplicate: true };
+      }
+      const [events, at] = await Promise.all([
+        t.repository.events(id, range.start, range.end),
+        t.repository.loadAt(id, range.end),
+      ]);
+      return { id, streamName: t.stream.name, state: at.state, version: range.end, events, duplicate: true };
+    }),
+  );
+  const own = results.some((r) => r.events.some((e) => written.has(e.eventId)));
+  if (own) for (const result of results) result.duplicate = false;
+  return { results, duplicate: !own };
+}
+
+function eventIdOf(record: AppendRecord): string {
+  return String(record.headers!.find(([name]) => name === 'event-id')![1]);
+}
+
+function checkItems(
+  items: readonly CommandItem[],
+  repositoryOf: (aggregate: CommandItem['aggregate']) => Repository,
+): Target[] {
+  if (!Array.isArray(items) || items.length < 1 || items.length > MAX_ITEMS) {
+    throw new InvalidArgumentError(
+      `a command takes 1–${MAX_ITEMS} aggregates; got ${Array.isArray(items) ? items.length : typeof items}`,
+    );
+  }
+  const seen = new Set<string>();
+  return items.map((item, i) => {
+    if (item === null || typeof item !== 'object' || !item.aggregate?.codec) {
+      throw new InvalidArgumentError(`command item ${i} must be { aggregate, id, command }`);
+    }
+    if (typeof item.id !== 'string' || item.id.length === 0) {
+      throw new InvalidArgumentError(
+        `command item ${i}: the aggregate id must be a non-empty string; got ${JSON.stringify(item.id)}`,
+      );
+    }
+    const expect = item.expect ?? 'any';
+    if (!['new', 'existing', 'any'].includes(expect)) {
+      throw new InvalidArgumentError(
+        `command item ${i}: expect must be 'new', 'existing' or 'any'; got ${JSON.stringify(expect)}`,
+      );
+    }
+    const repository = repositoryOf(item.aggregate);
+    const stream = repository.stream(item.id);
+    const key = `${stream.basin}\u0000${stream.name}`;
+    if (seen.has(key)) {
+      throw new InvalidArgumentError(
+        `command item ${i}: stream ${JSON.stringify(stream.name)} appears twice; one command per aggregate`,
+      );
+    }
+    seen.add(key);
+    return { item, repository, stream, expect };
+  });
+}

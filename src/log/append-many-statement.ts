@@ -1,0 +1,111 @@
+import { qualified } from '../db/schema-name.js';
+import { CLIENT_REQUIRE, COMMIT_KEY, defaultConfig, notify, NOW_MS } from './statement-parts.js';
+
+/*
+ * The append to several streams, in one statement. Its first step locks every stream row the append names,
+ * in one fixed order (basin, then name: `ORDER BY` runs below `FOR UPDATE`, so the rows are locked in that
+ * order), so two such appends wait for each other instead of deadlocking. READ COMMITTED gives the locking
+ * read the newest version of a row it waited for, so each stream's conditions (token first, then
+ * matchSeqNum) are evaluated under its lock. Only if every stream is there and every condition holds are
+ * the stream rows updated and the records inserted; otherwise the statement writes nothing and returns the
+ * streams' current state, from which the caller names the failure.
+ *
+ * The commit key rule (migrations/0002_global_log.sql) holds as in the single-stream statements: each
+ * stream row's key becomes the greater of its previous key and this transaction's id, set under the lock,
+ * and its records carry that key. This append takes its transaction id at its first lock and may then wait
+ * for the others, which is the case the rule exists for.
+ *
+ * With a command id (`$16`), one `commands` row per stream is inserted in the same statement; a second
+ * append with that id to any of the streams fails on the key (23505) and so writes nothing.
+ *
+ * Parameters, one element per stream in the caller's order: $1 basins, $2 names, $3 matchSeqNums, $4 fencing
+ * tokens, $5 record counts. Per record, grouped by stream in the same order: $6 stream ordinals (1-based),
+ * $7 body offsets, $8 body lengths, $9 header offsets, $10 header counts, $11 metered sizes, $12 UTF-8
+ * flags; $13 the bodies, $14 headers as text or $15 as bytes (flattened name, value pairs); $16 the command
+ * id or null. Rows: one per existing stream named, with `start` null when nothing was written.
+ */
+export function appendManyStatement(schema: string): string {
+  const streams = qualified(schema, 'streams');
+  return `
+with input as (
+  select i.basin, i.name, i.match, i.token, i.count, i.ord::int as ord,
+    (sum(i.count) over (order by i.ord) - i.count)::int as first
+  from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[])
+    with ordinality as i(basin, name, match, token, count, ord)
+),
+locked as materialized (
+  select s.id, i.ord, i.count, i.first, s.next_seq, s.fencing_token, s.ts_mode,
+    (i.token is null or s.fencing_token = i.token) and (i.match is null or s.next_seq = i.match)
+      and s.ts_mode <> ${CLIENT_REQUIRE} as ok
+  from ${streams} s join input i on s.basin = i.basin and s.name = i.name
+  order by s.basin, s.name
+  for update of s
+),
+go as (
+  select count(*) = cardinality($1::text[]) and coalesce(bool_and(l.ok), false) as ok from locked l
+),
+upd as (
+  update ${streams} s set
+    next_seq = s.next_seq + l.count,
+    ${COMMIT_KEY},
+    prev_last_ts = s.last_ts,
+    last_ts = greatest(s.last_ts, ${NOW_MS})
+  from locked l, go g
+  where s.id = l.id and g.ok
+  returning s.id, l.ord, l.first, s.next_seq - l.count as start, s.next_seq, s.last_ts, s.last_key,
+    ${notify(schema)}
+),
+batch as (
+  select b.ord::int as ord, b.stream_ord, b.body_offset, b.body_length, b.header_offset, b.header_count,
+    b.size, b.utf8
+  from unnest($6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::boolean[])
+    with ordinality as b(stream_ord, body_offset, body_length, header_offset, header_count, size, utf8, ord)
+),
+ins as (
+  insert into ${qualified(schema, 'records')}
+    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key)
+  select u.id, u.start + b.ord - u.first - 1, u.last_ts,
+    case when b.header_count > 0 then ($15::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
+    case when b.header_count > 0 then ($14::text[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
+    substring($13::bytea from b.body_offset + 1 for b.body_length),
+    b.size,
+    b.utf8,
+    u.last_key
+  from upd u join batch b on b.stream_ord = u.ord
+),
+cmd as (
+  insert into ${qualified(schema, 'commands')} (stream_id, command_id, start_seq, end_seq)
+  select u.id, $16::text, u.start, u.next_seq from upd u where $16::text is not null
+)
+select l.ord, l.next_seq as current_seq, l.fencing_token, l.ts_mode, u.start, u.next_seq, u.last_ts
+from locked l left join upd u on u.id = l.id`;
+}
+
+/**
+ * Creates the missing streams of an append to several streams whose basins create streams on append, in
+ * (basin, name) order; `$1` basins, `$2` names. Rows: the basins named, with whether they create streams.
+ */
+export function createStreamsStatement(schema: string): string {
+  return `
+with bas as (
+  select b.name, b.create_stream_on_append, b.ts_mode, b.ts_uncapped, b.config
+  from ${qualified(schema, 'basins')} b where b.name = any($1::text[])
+),
+created as (
+  insert into ${qualified(schema, 'streams')} (basin, name, ts_mode, ts_uncapped, config)
+  select i.basin, i.name, b.ts_mode, b.ts_uncapped, ${defaultConfig}
+  from unnest($1::text[], $2::text[]) as i(basin, name) join bas b on b.name = i.basin and b.create_stream_on_append
+  order by i.basin, i.name
+  on conflict (basin, name) do nothing
+)
+select name, create_stream_on_append from bas`;
+}
+
+/** The recorded ranges of a command id on streams: `$1` the id, `$2` basins, `$3` names. */
+export function lookupCommandStatement(schema: string): string {
+  return `
+select s.basin, s.name, c.start_seq, c.end_seq
+from unnest($2::text[], $3::text[]) as i(basin, name)
+join ${qualified(schema, 'streams')} s on s.basin = i.basin and s.name = i.name
+join ${qualified(schema, 'commands')} c on c.stream_id = s.id and c.command_id = $1::text`;
+}

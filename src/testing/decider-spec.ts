@@ -1,0 +1,116 @@
+import { deepStrictEqual, AssertionError } from 'node:assert';
+import type { AggregateDefinition } from '../aggregates/define-aggregate.js';
+import type { AnyEvent } from '../aggregates/define-event.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ErrorClass = abstract new (...args: any[]) => Error;
+
+/**
+ * Given/when/then tests of a decider, without a database: `given` events are folded with `evolve` onto the
+ * initial state, `when` runs `decide`, and `then` compares the events it returned (each checked against its
+ * event type's schema, as the command handler would) or `thenThrows` the error it threw. The assertions
+ * throw `AssertionError`, so any test runner reports them.
+ *
+ * @example
+ * DeciderSpec.for(Account)
+ *   .given([{ type: 'AccountOpened', data: { owner: 'ada' } }])
+ *   .when({ type: 'Deposit', amount: 5 })
+ *   .then([{ type: 'Deposited', data: { amount: 5, currency: 'EUR' } }]);
+ * DeciderSpec.for(Account).given([]).when({ type: 'Withdraw', amount: 5 }).thenThrows(AccountNotOpened);
+ */
+export class DeciderSpec<State, E extends AnyEvent, Command> {
+  readonly #aggregate: AggregateDefinition<State, E, Command>;
+  readonly #given: readonly E[];
+
+  private constructor(aggregate: AggregateDefinition<State, E, Command>, given: readonly E[]) {
+    this.#aggregate = aggregate;
+    this.#given = given;
+  }
+
+  /** A spec of an aggregate's decider, with no events given yet. */
+  static for<State, E extends AnyEvent, Command>(
+    aggregate: AggregateDefinition<State, E, Command>,
+  ): DeciderSpec<State, E, Command> {
+    return new DeciderSpec(aggregate, []);
+  }
+
+  /** The events that happened before (folded onto the initial state). */
+  given(events: readonly E[]): DeciderSpec<State, E, Command> {
+    return new DeciderSpec(this.#aggregate, [...this.#given, ...events]);
+  }
+
+  /** The command to decide. */
+  when(command: Command): DeciderOutcome<State, E> {
+    const { initialState, evolve, decide, codec } = this.#aggregate;
+    let state = initialState();
+    for (const event of this.#given) state = evolve(state, event);
+    try {
+      const events = [...decide(command, state)];
+      // As written by a command handler: each event valid for its type's schema.
+      events.forEach((event) => codec.encode(event, { eventId: 'spec' }));
+      return new DeciderOutcome(this.#aggregate, state, { events });
+    } catch (error) {
+      return new DeciderOutcome(this.#aggregate, state, { error });
+    }
+  }
+}
+
+/** What `decide` did in a {@link DeciderSpec}: returned events or threw. */
+export class DeciderOutcome<State, E extends AnyEvent> {
+  readonly #aggregate: AggregateDefinition<State, E, unknown>;
+  readonly #state: State;
+  readonly #outcome: { events: E[] } | { error: unknown };
+
+  /** @internal */
+  constructor(
+    aggregate: AggregateDefinition<State, E, never>,
+    state: State,
+    outcome: { events: E[] } | { error: unknown },
+  ) {
+    this.#aggregate = aggregate as AggregateDefinition<State, E, unknown>;
+    this.#state = state;
+    this.#outcome = outcome;
+  }
+
+  /** Asserts that `decide` returned exactly these events (deep equality, in order). */
+  then(expected: readonly E[]): this {
+    deepStrictEqual(this.#events(), expected);
+    return this;
+  }
+
+  /** Asserts that the state after the given and decided events equals `expected`. */
+  thenState(expected: State): this {
+    let state = this.#state;
+    for (const event of this.#events()) state = this.#aggregate.evolve(state, event);
+    deepStrictEqual(state, expected);
+    return this;
+  }
+
+  /** Asserts that `decide` threw an instance of `type`, and that `check` (if given) accepts it. */
+  thenThrows<T extends ErrorClass>(type: T, check?: (error: InstanceType<T>) => void): this {
+    if (!('error' in this.#outcome)) {
+      throw new AssertionError({
+        message: `expected decide to throw ${type.name}, but it returned ${JSON.stringify(this.#outcome.events)}`,
+      });
+    }
+    const { error } = this.#outcome;
+    if (!(error instanceof type)) {
+      throw new AssertionError({
+        message: `expected decide to throw ${type.name}, but it threw ${String(error)}`,
+        actual: error,
+      });
+    }
+    check?.(error as InstanceType<T>);
+    return this;
+  }
+
+  #events(): E[] {
+    if ('error' in this.#outcome) {
+      throw new AssertionError({
+        message: `expected decide to return events, but it threw ${String(this.#outcome.error)}`,
+        actual: this.#outcome.error,
+      });
+    }
+    return this.#outcome.events;
+  }
+}
