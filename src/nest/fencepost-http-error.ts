@@ -1,4 +1,5 @@
-import { FencepostError } from '../log/errors.js';
+import { DomainError } from '../aggregates/errors.js';
+import type { FencepostError } from '../log/errors.js';
 
 /** An HTTP status and JSON body for a fencepost error. */
 export interface FencepostHttpError {
@@ -27,6 +28,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Record<string, number>> = {
   aggregate_not_found: 404,
   aggregate_already_exists: 409,
   concurrency_conflict: 409,
+  duplicate_command: 409,
   closed: 503,
   storage: 503,
   indefinite: 503,
@@ -44,7 +46,9 @@ const NOT_DATA = new Set(['name', 'message', 'stack', 'cause', 'code']);
  */
 export function httpErrorOf(error: FencepostError): FencepostHttpError {
   const status = statusOf(error);
-  const data = Object.fromEntries(Object.entries(error).filter(([key]) => !NOT_DATA.has(key)));
+  const data = Object.fromEntries(
+    Object.entries(error).filter(([key, value]) => !NOT_DATA.has(key) && value !== undefined),
+  );
   if (data.indefinite === false) delete data.indefinite;
   return { status, body: { ...data, statusCode: status, code: error.code, message: error.message } };
 }
@@ -52,5 +56,5 @@ export function httpErrorOf(error: FencepostError): FencepostHttpError {
 function statusOf(error: FencepostError): number {
   const byCode = HTTP_STATUS_BY_CODE[error.code];
   if (byCode !== undefined) return byCode;
-  return 500;
+  return error instanceof DomainError ? 409 : 500;
 }

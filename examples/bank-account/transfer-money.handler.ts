@@ -1,0 +1,38 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CommandHandler,
+  type CommandsOf,
+  type HandlesCommand,
+  InjectCommandHandler,
+} from '../../src/nest/index.js';
+import type { CommandItem, CommandResult, MultiCommandResult } from '../../src/index.js';
+import { Account, type AccountCommand, type AccountState } from './account.aggregate.js';
+import type { AccountEvent } from './account.events.js';
+import { accountView } from './account-view.js';
+import { TransferMoney, type TransferView } from './bank.commands.js';
+
+/**
+ * Moves money between two accounts as one command over two aggregates (`handleMany`): the withdrawal from
+ * `from` and the deposit into `to` are appended in one transaction, each conditional on the version its
+ * decision was made on, so the transfer is all or nothing and never decided on a stale balance. The command
+ * id (from the `Idempotency-Key`) is recorded on both streams in that transaction: a repeated request, even
+ * one racing the first, appends nothing and gets the first one's result (`duplicate: true`).
+ */
+@CommandHandler(TransferMoney)
+export class TransferMoneyHandler implements HandlesCommand<TransferMoney> {
+  constructor(@InjectCommandHandler(Account) private readonly accounts: CommandsOf<typeof Account>) {}
+
+  async execute({ from, to, amount, idempotencyKey }: TransferMoney): Promise<TransferView> {
+    const transferId = idempotencyKey ?? randomUUID();
+    const items = [
+      { aggregate: Account, id: from, command: { type: 'Withdraw', amount, to }, expect: 'existing' },
+      { aggregate: Account, id: to, command: { type: 'Deposit', amount, from }, expect: 'existing' },
+    ] satisfies CommandItem<AccountState, AccountEvent, AccountCommand>[];
+    // The cast works around the core's CommandOf/StateOf, which infer `never` for a typed decide (reported).
+    const { results, duplicate } = (await this.accounts.handleMany(items as never, {
+      commandId: `transfer:${transferId}`,
+    })) as MultiCommandResult<[CommandResult<AccountState>, CommandResult<AccountState>]>;
+    const [debited, credited] = results;
+    return { transferId, amount, from: accountView(debited), to: accountView(credited), duplicate };
+  }
+}
