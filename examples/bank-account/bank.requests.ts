@@ -5,12 +5,12 @@
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
 
-/** Amounts are integer cents, at least 1. */
+/** Amounts are integer cents, at least 1 (a custom check, so that the message names the value however bad). */
 const amount = z.unknown().superRefine((value, context) => {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     context.addIssue({
       code: 'custom',
-      message: `amount must be a positive integer number of cents (at most 2^53 - 1); got ${JSON.stringify(value) ?? String(value)}`,
+      message: `must be a positive integer number of cents (at most 2^53 - 1); got ${JSON.stringify(value) ?? String(value)}`,
     });
   }
 }) as z.ZodType<number>;

@@ -164,7 +164,7 @@ describe('bad requests', () => {
       for (const path of [`/accounts/${id}/deposit`, `/accounts/${id}/withdraw`]) {
         const reply = await call('POST', path, body);
         expect(reply.status, `${path} ${JSON.stringify(body)}`).toBe(400);
-        expect(reply.body.message).toMatch(/amount must be a positive integer number of cents/);
+        expect(reply.body.message).toMatch(/amount: must be a positive integer number of cents/);
         expect(reply.body.message).toContain(
           amount === undefined ? 'got undefined' : `got ${JSON.stringify(amount)}`,
         );
