@@ -3,6 +3,7 @@ import { AggregateRepository } from '../aggregates/aggregate-repository.js';
 import type { AggregateDefinition } from '../aggregates/define-aggregate.js';
 import type { AnyEvent } from '../aggregates/define-event.js';
 import { CommandHandler, type CommandHandlerOptions } from '../commands/command-handler.js';
+import { retryPolicy } from '../commands/retry-policy.js';
 import { InvalidArgumentError } from '../log/errors.js';
 import { EventLog } from '../log/event-log.js';
 import { getAggregateRepositoryToken, getCommandHandlerToken } from './fencepost.tokens.js';
@@ -31,7 +32,8 @@ export type CommandsOf<A extends SomeAggregate> =
  * The providers `forFeature` registers: per aggregate, its repository and its command handler, both on the
  * module's {@link EventLog}.
  *
- * @throws InvalidArgumentError for something that is not an aggregate definition, or two aggregates of one name.
+ * @throws InvalidArgumentError for something that is not an aggregate definition, two aggregates of one
+ *   name, or a bad retry policy.
  */
 export function aggregateFeatureProviders(features: readonly AggregateFeature[]): Provider[] {
   const seen = new Set<string>();
@@ -48,6 +50,14 @@ export function aggregateFeatureProviders(features: readonly AggregateFeature[])
       );
     }
     seen.add(aggregate.name);
+    try {
+      retryPolicy(options.retry); // checked now, before the application connects anything
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      throw new InvalidArgumentError(`FencepostModule.forFeature: aggregate ${aggregate.name}: ${message}`, {
+        cause: error,
+      });
+    }
     return [
       {
         provide: getAggregateRepositoryToken(aggregate),
