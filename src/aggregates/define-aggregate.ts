@@ -48,9 +48,11 @@ export interface AggregateDefinition<
 }
 
 /** The state, event and command types of an aggregate definition. */
-export type StateOf<A> = A extends AggregateDefinition<infer S, AnyEvent, unknown> ? S : never;
-export type EventOfAggregate<A> = A extends AggregateDefinition<unknown, infer E, unknown> ? E : never;
-export type CommandOf<A> = A extends AggregateDefinition<unknown, AnyEvent, infer C> ? C : never;
+/* eslint-disable @typescript-eslint/no-explicit-any -- `any` here only matches any definition */
+export type StateOf<A> = A extends AggregateDefinition<infer S, any, any> ? S : never;
+export type EventOfAggregate<A> = A extends AggregateDefinition<any, infer E, any> ? E : never;
+export type CommandOf<A> = A extends AggregateDefinition<any, any, infer C> ? C : never;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 

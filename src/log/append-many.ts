@@ -163,7 +163,8 @@ function conditionFailure(
   return undefined;
 }
 
-interface EncodedRequest {
+/** An append to several streams, validated and laid out as the statement's parameters. @internal */
+export interface EncodedRequest {
   count: number;
   basins: string[];
   names: string[];
@@ -171,8 +172,13 @@ interface EncodedRequest {
   values: unknown[];
 }
 
-/** Validates every item (names, limits, conditions) and lays the whole append out as parameters. */
-function encodeRequest(
+/**
+ * Validates every item (names, limits, conditions) and lays the whole append out as parameters.
+ *
+ * @throws InvalidArgumentError naming the item, the rule and the value.
+ * @internal
+ */
+export function encodeRequest(
   defaultBasin: string,
   items: readonly AppendManyItem[],
   options: AppendManyOptions,

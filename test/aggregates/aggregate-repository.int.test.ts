@@ -1,0 +1,234 @@
+import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import {
+  AggregateRepository,
+  defineAggregate,
+  EventDecodeError,
+  InvalidArgumentError,
+  SeqNumMismatchError,
+} from '../../src/index.js';
+import { Account, accountSpec } from '../support/account.js';
+import { rejectionOf } from '../support/assertions.js';
+import { uniqueName, useEventLog } from '../support/event-log.js';
+
+const fixture = useEventLog();
+
+const opened = { type: 'AccountOpened', data: { owner: 'ada' } } as const;
+const deposit = (amount: number) => ({ type: 'Deposited', data: { amount, currency: 'EUR' } }) as const;
+
+describe('AggregateRepository', () => {
+  it('loads a missing aggregate as the initial state at version 0, and saves with matchSeqNum', async () => {
+    const repository = new AggregateRepository(fixture.log, Account);
+    const id = uniqueName('acc');
+    expect(repository.streamName(id)).toBe(`account-${id}`);
+    expect(await repository.load(id)).toEqual({
+      state: { opened: false, owner: '', balance: 0 },
+      version: 0,
+    });
+    const saved = await repository.save(id, [opened, deposit(5)], { version: 0, correlationId: 'corr' });
+    expect(saved.version).toBe(2);
+    expect(saved.events[1]).toMatchObject({
+      type: 'Deposited',
+      data: { amount: 5, currency: 'EUR' },
+      seqNum: 1,
+    });
+    expect(saved.events[1]).toMatchObject({ correlationId: 'corr', version: 2, streamName: `account-${id}` });
+    expect(await repository.load(id)).toEqual({
+      state: { opened: true, owner: 'ada', balance: 5 },
+      version: 2,
+    });
+    expect(await rejectionOf(repository.save(id, [deposit(1)], { version: 1 }))).toBeInstanceOf(
+      SeqNumMismatchError,
+    );
+    // Read back, the events are the ones the save returned.
+    expect(await repository.events(id, 0, 2)).toEqual(saved.events);
+  });
+
+  it('stores events as records with type, version and event id headers and a JSON body', async () => {
+    const repository = new AggregateRepository(fixture.log, Account);
+    const id = uniqueName('acc');
+    const saved = await repository.save(id, [opened], {
+      version: 0,
+      commandId: 'c',
+      causationId: 'k',
+      metadata: { user: 'u1' },
+    });
+    const { records } = await fixture.log.stream(`account-${id}`).read({ seqNum: 0 });
+    expect(records[0]!.headers).toEqual([
+      ['type', 'AccountOpened'],
+      ['version', '1'],
+      ['event-id', saved.events[0]!.eventId],
+      ['command-id', 'c'],
+      ['causation-id', 'k'],
+      ['metadata', '{"user":"u1"}'],
+    ]);
+    expect(JSON.parse(records[0]!.body)).toEqual({ owner: 'ada' });
+    expect(saved.events[0]!.eventId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('refuses events the schema rejects before writing anything', async () => {
+    const repository = new AggregateRepository(fixture.log, Account);
+    const id = uniqueName('acc');
+    const error = await rejectionOf(repository.save(id, [opened, deposit(-1)], { version: 0 }));
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    expect((error as Error).message).toMatch(/Deposited v2: data\.amount/);
+    expect((await repository.load(id)).version).toBe(0);
+  });
+
+  it('upcasts v1 records to v2 on read', async () => {
+    const id = uniqueName('acc');
+    await fixture.log.stream(`account-${id}`).append([
+      {
+        headers: [
+          ['type', 'AccountOpened'],
+          ['version', '1'],
+          ['event-id', 'e1'],
+        ],
+        body: '{"owner":"ada"}',
+      },
+      {
+        headers: [
+          ['type', 'Deposited'],
+          ['version', '1'],
+          ['event-id', 'e2'],
+        ],
+        body: '{"amount":7}',
+      },
+    ]);
+    const repository = new AggregateRepository(fixture.log, Account);
+    const [, event] = await repository.events(id, 0, 2);
+    expect(event).toMatchObject({ type: 'Deposited', version: 1, data: { amount: 7, currency: 'EUR' } });
+    expect((await repository.load(id)).state.balance).toBe(7);
+  });
+
+  it('fails loudly, naming stream, seqNum and type, on records it cannot decode', async () => {
+    const repository = new AggregateRepository(fixture.log, Account);
+    const cases: [string, string, string, string][] = [
+      ['Closed', '1', '{}', 'unknown_type'],
+      ['Deposited', '3', '{"amount":1,"currency":"EUR"}', 'bad_version'],
+      ['Deposited', '2', '{"amount":"lots","currency":"EUR"}', 'invalid_data'],
+      ['Deposited', '2', 'not json', 'bad_json'],
+    ];
+    for (const [type, version, body, reason] of cases) {
+      const id = uniqueName('acc');
+      const stream = fixture.log.stream(`account-${id}`);
+      await repository.save(id, [opened], { version: 0 });
+      await stream.append([
+        {
+          headers: [
+            ['type', type],
+            ['version', version],
+            ['event-id', 'x'],
+          ],
+          body,
+        },
+      ]);
+      const error = await rejectionOf(repository.load(id));
+      expect(error).toBeInstanceOf(EventDecodeError);
+      expect(error).toMatchObject({ stream: stream.name, seqNum: 1, type, reason, code: 'event_decode' });
+      expect((error as Error).message).toContain(`record 1 of stream "${stream.name}"`);
+    }
+    const id = uniqueName('acc');
+    await fixture.log.stream(`account-${id}`).append([{ body: 'plain record' }]);
+    expect(await rejectionOf(repository.load(id))).toMatchObject({ reason: 'missing_type', seqNum: 0 });
+  });
+
+  it('names streams by an overridable rule', async () => {
+    const Custom = defineAggregate({ ...accountSpec, name: 'acct', streamName: (id) => `bank/${id}` });
+    const repository = new AggregateRepository(fixture.log, Custom);
+    await repository.save('7', [opened], { version: 0 });
+    expect(await fixture.log.stream('bank/7').checkTail()).toMatchObject({ seqNum: 1 });
+  });
+});
+
+describe('snapshots', () => {
+  const Snapshotted = defineAggregate({ ...accountSpec, snapshots: { every: 10, schemaVersion: 1 } });
+
+  async function seed(id: string, deposits: number): Promise<void> {
+    const plain = new AggregateRepository(fixture.log, Account);
+    await plain.save(id, [opened], { version: 0 });
+    for (let i = 0; i < deposits; i += 50) {
+      const batch = Array.from({ length: Math.min(50, deposits - i) }, (_, k) => deposit(i + k + 1));
+      const { version } = await plain.load(id);
+      await plain.save(id, batch, { version });
+    }
+  }
+
+  async function snapshotRows(stream: string): Promise<{ schema_version: number; version: string }[]> {
+    const client = new pg.Client({ connectionString: fixture.connectionString });
+    await client.connect();
+    try {
+      const { rows } = await client.query(
+        `select sn.schema_version, sn.version from fencepost.snapshots sn
+         join fencepost.streams s on s.id = sn.stream_id where s.name = $1 order by sn.schema_version`,
+        [stream],
+      );
+      return rows;
+    } finally {
+      await client.end();
+    }
+  }
+
+  it('loads from the snapshot plus the tail the same state as a full replay', async () => {
+    const id = uniqueName('snap');
+    await seed(id, 123);
+    const full = await new AggregateRepository(fixture.log, Account).load(id);
+    const repository = new AggregateRepository(fixture.log, Snapshotted);
+    expect(await repository.load(id)).toEqual(full); // takes a snapshot at 124
+    expect(await snapshotRows(`account-${id}`)).toEqual([{ schema_version: 1, version: '124' }]);
+    await repository.save(id, [deposit(1000)], { version: full.version, state: undefined });
+    const after = await repository.load(id); // snapshot at 124 + 1 event
+    expect(after).toEqual({ state: { ...full.state, balance: full.state.balance + 1000 }, version: 125 });
+    expect(after).toEqual(await new AggregateRepository(fixture.log, Account).load(id));
+  });
+
+  it('uses the snapshot instead of the events it covers', async () => {
+    const id = uniqueName('snap');
+    await seed(id, 30);
+    const repository = new AggregateRepository(fixture.log, Snapshotted);
+    const { state } = await repository.load(id);
+    // Tamper with the snapshot: a load that read it (and not the events) shows the tampered balance.
+    const client = new pg.Client({ connectionString: fixture.connectionString });
+    await client.connect();
+    try {
+      await client.query(
+        `update fencepost.snapshots set state = jsonb_set(state, '{balance}', '-1')
+         where stream_id = (select id from fencepost.streams where name = $1)`,
+        [`account-${id}`],
+      );
+    } finally {
+      await client.end();
+    }
+    expect((await repository.load(id)).state).toEqual({ ...state, balance: -1 });
+  });
+
+  it('ignores snapshots of another state schema version', async () => {
+    const id = uniqueName('snap');
+    await seed(id, 30);
+    await new AggregateRepository(fixture.log, Snapshotted).load(id);
+    // v2 of the state: the balance in cents. A v1 snapshot read as v2 would be off by 100×.
+    const Cents = defineAggregate({
+      ...accountSpec,
+      evolve: (state, event) =>
+        event.type === 'Deposited'
+          ? { ...state, balance: state.balance + 100 * event.data.amount }
+          : accountSpec.evolve(state, event),
+      snapshots: { every: 10, schemaVersion: 2 },
+    });
+    const loaded = await new AggregateRepository(fixture.log, Cents).load(id);
+    expect(loaded.state.balance).toBe(100 * ((30 * 31) / 2));
+    expect(await snapshotRows(`account-${id}`)).toEqual([
+      { schema_version: 1, version: '31' },
+      { schema_version: 2, version: '31' },
+    ]);
+  });
+
+  it('takes a snapshot when a save passes a multiple of every', async () => {
+    const id = uniqueName('snap');
+    const repository = new AggregateRepository(fixture.log, Snapshotted);
+    const events = [opened, ...Array.from({ length: 11 }, (_, i) => deposit(i + 1))];
+    const state = repository.evolveAll(Snapshotted.initialState(), events);
+    await repository.save(id, events, { version: 0, state });
+    expect(await snapshotRows(`account-${id}`)).toEqual([{ schema_version: 1, version: '12' }]);
+  });
+});

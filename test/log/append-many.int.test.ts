@@ -1,0 +1,194 @@
+import { describe, expect, it } from 'vitest';
+import pg from 'pg';
+import {
+  DEFAULT_BASIN,
+  DuplicateCommandError,
+  FencingTokenMismatchError,
+  InvalidArgumentError,
+  SeqNumMismatchError,
+  StreamNotFoundError,
+} from '../../src/index.js';
+import { appendManyStatement } from '../../src/log/append-many-statement.js';
+import { encodeRequest } from '../../src/log/append-many.js';
+import { rejectionOf } from '../support/assertions.js';
+import { uniqueName, useEventLog } from '../support/event-log.js';
+
+const fixture = useEventLog({ max: 20 });
+
+describe('log.appendMany', () => {
+  it('appends to several streams, creating missing ones, and acks each in order', async () => {
+    const a = uniqueName('many-a');
+    const b = uniqueName('many-b');
+    await fixture.log.stream(b).append([{ body: 'b0' }]);
+    const acks = await fixture.log.appendMany([
+      { stream: a, records: [{ body: 'a0' }, { body: 'a1', headers: [['k', 'v']] }], matchSeqNum: 0 },
+      { stream: b, records: [{ body: new Uint8Array([0, 255]) }], matchSeqNum: 1 },
+    ]);
+    expect(acks.map((ack) => [ack.start.seqNum, ack.end.seqNum, ack.tail.seqNum])).toEqual([
+      [0, 2, 2],
+      [1, 2, 2],
+    ]);
+    const { records: ra } = await fixture.log.stream(a).read({ seqNum: 0 });
+    expect(ra.map((r) => [r.body, r.headers])).toEqual([
+      ['a0', []],
+      ['a1', [['k', 'v']]],
+    ]);
+    const { records: rb } = await fixture.log.stream(b).read({ seqNum: 0, as: 'bytes' });
+    expect([...rb[1]!.body]).toEqual([0, 255]);
+    expect(ra[0]!.timestamp).toBe(acks[0]!.end.timestamp);
+  });
+
+  it('writes nothing anywhere when one stream fails its condition, and names that stream', async () => {
+    const a = uniqueName('atomic-a');
+    const b = uniqueName('atomic-b');
+    await fixture.log.stream(a).append([{ body: 'a0' }]);
+    await fixture.log.stream(b).append([{ body: 'b0' }, { body: 'b1' }]);
+    const error = await rejectionOf(
+      fixture.log.appendMany([
+        { stream: a, records: [{ body: 'x' }], matchSeqNum: 1 },
+        { stream: b, records: [{ body: 'y' }], matchSeqNum: 1 },
+      ]),
+    );
+    expect(error).toBeInstanceOf(SeqNumMismatchError);
+    expect(error).toMatchObject({ stream: b, expectedSeqNum: 2 });
+    expect(await fixture.log.stream(a).checkTail()).toMatchObject({ seqNum: 1 });
+    expect(await fixture.log.stream(b).checkTail()).toMatchObject({ seqNum: 2 });
+
+    await fixture.log.stream(a).fence('t1');
+    const fenced = await rejectionOf(
+      fixture.log.appendMany([
+        { stream: b, records: [{ body: 'y' }] },
+        { stream: a, records: [{ body: 'x' }], fencingToken: 'old' },
+      ]),
+    );
+    expect(fenced).toBeInstanceOf(FencingTokenMismatchError);
+    expect(fenced).toMatchObject({ stream: a, expectedFencingToken: 't1' });
+    expect(await fixture.log.stream(b).checkTail()).toMatchObject({ seqNum: 2 });
+  });
+
+  it('does not create streams when the append fails elsewhere or the basin does not create on append', async () => {
+    const fresh = uniqueName('fresh');
+    const error = await rejectionOf(
+      fixture.log.appendMany([{ stream: fresh, records: [{ body: 'x' }], matchSeqNum: 3 }]),
+    );
+    expect(error).toMatchObject({ expectedSeqNum: 0, stream: fresh });
+    const basin = `no-create-${Date.now().toString(36)}`;
+    await fixture.log.basins.create({ basin, config: { createStreamOnAppend: false } });
+    const missing = await rejectionOf(
+      fixture.log.appendMany([{ basin, stream: 'nope', records: [{ body: 'x' }] }]),
+    );
+    expect(missing).toBeInstanceOf(StreamNotFoundError);
+  });
+
+  it('refuses bad input before writing anything', async () => {
+    const a = uniqueName('bad');
+    const cases: [unknown, RegExp][] = [
+      [[], /1–100 streams/],
+      [[{ stream: a, records: [] }], /item 0 .*1–1000 records/],
+      [
+        [
+          { stream: a, records: [{ body: 'x' }] },
+          { stream: a, records: [{ body: 'y' }] },
+        ],
+        /twice/,
+      ],
+      [[{ stream: a, records: [{ body: 'x', timestamp: 5 }] }], /must not carry a timestamp/],
+      [[{ stream: a, records: [{ headers: [['', 'fence']], body: 't' }] }], /command records/],
+      [[{ stream: '', records: [{ body: 'x' }] }], /stream name/],
+    ];
+    for (const [items, message] of cases) {
+      const error = await rejectionOf(fixture.log.appendMany(items as never));
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toMatch(message);
+    }
+    expect(
+      await rejectionOf(fixture.log.appendMany([{ stream: a, records: [{ body: 'x' }] }], { commandId: '' })),
+    ).toBeInstanceOf(InvalidArgumentError);
+    expect(await rejectionOf(fixture.log.stream(a).checkTail())).toBeInstanceOf(StreamNotFoundError);
+  });
+
+  it('records a command id with the append; the same id again writes nothing', async () => {
+    const a = uniqueName('cmd-a');
+    const b = uniqueName('cmd-b');
+    const items = [
+      { stream: a, records: [{ body: 'a' }] },
+      { stream: b, records: [{ body: 'b' }, { body: 'b2' }] },
+    ];
+    await fixture.log.appendMany(items, { commandId: 'c-1' });
+    expect(await fixture.log.lookupCommand('c-1', [{ stream: a }, { stream: b }])).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ stream: a, start: 0, end: 1 }),
+        expect.objectContaining({ stream: b, start: 0, end: 2 }),
+      ]),
+    );
+    const again = await rejectionOf(fixture.log.appendMany(items, { commandId: 'c-1' }));
+    expect(again).toBeInstanceOf(DuplicateCommandError);
+    // Also when only one of the streams saw the id.
+    const partial = await rejectionOf(
+      fixture.log.appendMany([{ stream: uniqueName('cmd-c'), records: [{ body: 'c' }] }, items[0]!], {
+        commandId: 'c-1',
+      }),
+    );
+    expect(partial).toBeInstanceOf(DuplicateCommandError);
+    expect(await fixture.log.stream(a).checkTail()).toMatchObject({ seqNum: 1 });
+    expect(await fixture.log.stream(b).checkTail()).toMatchObject({ seqNum: 2 });
+    expect(await fixture.log.lookupCommand('c-2', [{ stream: a }])).toEqual([]);
+  });
+
+  it('never deadlocks when appends take the same streams in opposite orders', async () => {
+    const names = [uniqueName('dl-a'), uniqueName('dl-b'), uniqueName('dl-c')];
+    await fixture.log.appendMany(names.map((stream) => ({ stream, records: [{ body: 'init' }] })));
+    const rounds = 30;
+    const writers = 8;
+    let done = 0;
+    await Promise.all(
+      Array.from({ length: writers }, async (_, w) => {
+        for (let r = 0; r < rounds; r++) {
+          const order = w % 2 === 0 ? names : [...names].reverse();
+          await fixture.log.appendMany(order.map((stream) => ({ stream, records: [{ body: `${w}:${r}` }] })));
+          done++;
+        }
+      }),
+    );
+    expect(done).toBe(rounds * writers);
+    for (const name of names) {
+      expect(await fixture.log.stream(name).checkTail()).toMatchObject({ seqNum: 1 + rounds * writers });
+    }
+  });
+
+  it('keys records by the stream key when a transaction with an older id appends after a newer one', async () => {
+    // A transaction takes its id, then a later transaction appends to the stream and commits, then the first
+    // runs the multi-stream statement: its records must not get a key below the later one's.
+    const a = uniqueName('key-a');
+    const b = uniqueName('key-b');
+    await fixture.log.appendMany([a, b].map((stream) => ({ stream, records: [{ body: '0' }] })));
+    const client = new pg.Client({ connectionString: fixture.connectionString });
+    await client.connect();
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<{ xid: string }>('select pg_current_xact_id()::text as xid');
+      const old = BigInt(rows[0]!.xid);
+      await fixture.log.stream(b).append([{ body: 'later' }]);
+      const request = encodeRequest(
+        DEFAULT_BASIN,
+        [a, b].map((stream) => ({ stream, records: [{ body: 'old' }] })),
+        {},
+      );
+      await client.query(appendManyStatement('fencepost'), request.values);
+      await client.query('commit');
+      const keys = await client.query<{ name: string; key: string }>(
+        `select s.name, r.commit_key::text as key
+         from fencepost.records r join fencepost.streams s on s.id = r.stream_id
+         where s.name = any($1) order by s.name, r.seq_num`,
+        [[a, b]],
+      );
+      const of = (name: string) => keys.rows.filter((k) => k.name === name).map((k) => BigInt(k.key));
+      const [, later, mine] = of(b);
+      expect(later!).toBeGreaterThan(old);
+      expect(mine!).toBeGreaterThanOrEqual(later!);
+      expect(of(a)[1]).toBe(old);
+    } finally {
+      await client.end();
+    }
+  });
+});
