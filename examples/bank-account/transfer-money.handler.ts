@@ -5,9 +5,7 @@ import {
   type HandlesCommand,
   InjectCommandHandler,
 } from '../../src/nest/index.js';
-import type { CommandItem, CommandResult, MultiCommandResult } from '../../src/index.js';
-import { Account, type AccountCommand, type AccountState } from './account.aggregate.js';
-import type { AccountEvent } from './account.events.js';
+import { Account } from './account.aggregate.js';
 import { accountView } from './account-view.js';
 import { TransferMoney, type TransferView } from './bank.commands.js';
 
@@ -24,14 +22,13 @@ export class TransferMoneyHandler implements HandlesCommand<TransferMoney> {
 
   async execute({ from, to, amount, idempotencyKey }: TransferMoney): Promise<TransferView> {
     const transferId = idempotencyKey ?? randomUUID();
-    const items = [
-      { aggregate: Account, id: from, command: { type: 'Withdraw', amount, to }, expect: 'existing' },
-      { aggregate: Account, id: to, command: { type: 'Deposit', amount, from }, expect: 'existing' },
-    ] satisfies CommandItem<AccountState, AccountEvent, AccountCommand>[];
-    // The cast works around the core's CommandOf/StateOf, which infer `never` for a typed decide (reported).
-    const { results, duplicate } = (await this.accounts.handleMany(items as never, {
-      commandId: `transfer:${transferId}`,
-    })) as MultiCommandResult<[CommandResult<AccountState>, CommandResult<AccountState>]>;
+    const { results, duplicate } = await this.accounts.handleMany(
+      [
+        { aggregate: Account, id: from, command: { type: 'Withdraw', amount, to }, expect: 'existing' },
+        { aggregate: Account, id: to, command: { type: 'Deposit', amount, from }, expect: 'existing' },
+      ],
+      { commandId: `transfer:${transferId}` },
+    );
     const [debited, credited] = results;
     return { transferId, amount, from: accountView(debited), to: accountView(credited), duplicate };
   }

@@ -14,11 +14,7 @@ type SomeAggregate = AggregateDefinition<any, any, any>;
 /** An aggregate for `FencepostModule.forFeature`, bare or with its command handler's options. */
 export type AggregateFeature = SomeAggregate | ({ aggregate: SomeAggregate } & CommandHandlerOptions);
 
-/**
- * The repository type of an aggregate definition: `RepositoryOf<typeof Account>`. (Inferred in one step: the
- * core's `StateOf`/`CommandOf` match against `unknown` commands, which `decide`'s parameter does not accept,
- * and give `never`.)
- */
+/** The repository type of an aggregate definition: `RepositoryOf<typeof Account>`. */
 export type RepositoryOf<A extends SomeAggregate> =
   A extends AggregateDefinition<infer S, infer E extends AnyEvent, infer C>
     ? AggregateRepository<S, E, C>
