@@ -1,4 +1,5 @@
-import { applyDecorators, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { INJECTABLE_WATERMARK } from '@nestjs/common/constants.js';
 import { DiscoveryService } from '@nestjs/core';
 import type { CommandType } from './command.js';
 
@@ -19,5 +20,9 @@ export const commandHandlerMarker = DiscoveryService.createDecorator<CommandType
  * }
  */
 export function CommandHandler(command: CommandType): ClassDecorator {
-  return applyDecorators(Injectable(), commandHandlerMarker(command));
+  return (target) => {
+    // An @Injectable({ scope }) applied before this one keeps its options (a second Injectable() would reset them).
+    if (!Reflect.hasMetadata(INJECTABLE_WATERMARK, target)) Injectable()(target);
+    commandHandlerMarker(command)(target);
+  };
 }

@@ -3,7 +3,7 @@
  * log, `forRootAsync` takes its options from a factory, bad options fail the bootstrap before anything is
  * written, and shutdown really closes the pool (no backend of it is left in pg_stat_activity).
  */
-import { Inject, Injectable, Module } from '@nestjs/common';
+import { Inject, Injectable, Module, Scope } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
 import { EventLog, InvalidArgumentError } from '../../src/index.js';
@@ -175,5 +175,23 @@ describe('CommandBus', () => {
     await module.get(EventLog).close(); // close() would rethrow the failed init and run no hooks
     expect(error).toBeInstanceOf(InvalidCommandHandlerError);
     expect((error as Error).message).toMatch(/NoteHandler and SecondNoteHandler/);
+  });
+
+  it('refuses a request-scoped handler at bootstrap (the bus holds one instance per command)', async () => {
+    @CommandHandler(Note)
+    @Injectable({ scope: Scope.REQUEST })
+    class RequestScopedNoteHandler implements HandlesCommand<Note> {
+      async execute() {
+        return { seqNum: -1 };
+      }
+    }
+    const module = await Test.createTestingModule({
+      imports: [FencepostModule.forRoot({ connectionString: db.connectionString, sweepIntervalMs: 0 })],
+      providers: [RequestScopedNoteHandler],
+    }).compile();
+    const error = await rejectionOf(module.init());
+    await module.get(EventLog).close();
+    expect(error).toBeInstanceOf(InvalidCommandHandlerError);
+    expect((error as Error).message).toMatch(/RequestScopedNoteHandler must be a singleton provider/);
   });
 });
