@@ -5,6 +5,7 @@
  */
 import { Inject, Injectable, Module, Scope } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { EventLog, InvalidArgumentError } from '../../src/index.js';
 import {
@@ -98,6 +99,22 @@ describe('FencepostModule.forRoot', () => {
     expect(log.pool.totalCount).toBe(0);
     // The server may take a moment to reap the backends after the clients said goodbye.
     await eventually(async () => (await backends(name)) === 0, 'the pool backends to be gone');
+  });
+
+  it("leaves a pool passed in open on shutdown: it stays the caller's", async () => {
+    const pool = new pg.Pool({ connectionString: db.connectionString, max: 2 });
+    try {
+      const module = await compile({ imports: [FencepostModule.forRoot({ pool, sweepIntervalMs: 0 })] });
+      await module
+        .get(EventLog)
+        .stream(uniqueName())
+        .append([{ body: 'x' }]);
+      await module.close();
+      expect(pool.ended).toBe(false);
+      expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one).toBe(1);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('refuses bad options at bootstrap, naming the option', async () => {
