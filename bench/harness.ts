@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { MeasureReport, SeedReport } from './memory.js';
 import type { Measurement } from './systems/system.js';
 import type { RoundWorkload, SystemName, Target } from './workloads.js';
-import { BASELINE, MEMORY_LIMIT_MB, NO_BASELINE_RATIO, TARGETS } from './workloads.js';
+import { BASELINE, MEMORY_LIMIT_MB, NO_BASELINE_RATIO, OWN_BASELINE, TARGETS } from './workloads.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Rounds
@@ -88,7 +88,8 @@ export function median(values: readonly number[]): number | undefined {
 
 /** A ratio of two systems' rates: of their medians, and the median of the per-round ratios (for the JSON). */
 export interface Ratio {
-  of: SystemName | 'fencepost append-seq';
+  /** A system, or `fencepost <workload>` for a ratio to fencepost's own rate on another workload. */
+  of: string;
   value: number;
   medianOfRoundRatios: number;
   target?: number;
@@ -105,8 +106,8 @@ export interface Summary {
   medianConflicts?: number;
   vsBaseline?: Ratio | 'n/a';
   vsEmmett?: Ratio | 'n/a';
-  /** session: its per-record rate over fencepost's own append-seq rate. */
-  vsAppendSeq?: Ratio | 'n/a';
+  /** Its rate over fencepost's own rate on another workload (session: append-seq; see OWN_BASELINE). */
+  vsOwn?: Ratio | 'n/a';
   /** Whether fencepost met every target of the workload; absent when not checked. */
   check?: 'PASS' | 'FAIL' | 'ERROR';
   errors: string[];
@@ -148,7 +149,7 @@ export function summarize(
       return x !== undefined && y !== undefined ? [x / y] : [];
     });
     const result: Ratio = {
-      of: ofWorkload === workload ? of : 'fencepost append-seq',
+      of: ofWorkload === workload ? of : `fencepost ${ofWorkload}`,
       value: round3(a / b),
       medianOfRoundRatios: round3(median(perRound) ?? a / b),
     };
@@ -183,10 +184,11 @@ export function summarize(
       if (conflicts.length > 0) s.medianConflicts = median(conflicts)!;
       const isFencepost = system === 'fencepost';
 
+      const own = OWN_BASELINE[workload];
+      if (own && isFencepost) s.vsOwn = ratio(workload, system, 'fencepost', own, target.vsOwn) ?? 'n/a';
       if (workload === 'session') {
         s.vsBaseline = 'n/a';
         s.vsEmmett = 'n/a';
-        if (isFencepost) s.vsAppendSeq = ratio(workload, system, 'fencepost', 'append-seq') ?? 'n/a';
       } else {
         if (system !== BASELINE) {
           s.vsBaseline = NO_BASELINE_RATIO.has(workload)
@@ -197,7 +199,7 @@ export function summarize(
       }
 
       if (options.checkTargets && isFencepost) {
-        const checks = [s.vsBaseline, s.vsEmmett].filter((r): r is Ratio => typeof r === 'object');
+        const checks = [s.vsBaseline, s.vsEmmett, s.vsOwn].filter((r): r is Ratio => typeof r === 'object');
         if (s.errors.length > 0 || rates.length === 0) s.check = 'ERROR';
         else if (checks.some((r) => r.pass !== undefined)) {
           s.check = checks.every((r) => r.pass !== false) ? 'PASS' : 'FAIL';
@@ -243,7 +245,7 @@ export function formatTable(summaries: readonly Summary[], memory?: MemoryResult
     ratioCell(s.vsEmmett),
     [
       s.medianConflicts !== undefined ? `conflicts ${int(s.medianConflicts)}` : '',
-      s.vsAppendSeq !== undefined ? `vs own append-seq ${ratioCell(s.vsAppendSeq)}` : '',
+      s.vsOwn !== undefined ? `vs own ${OWN_BASELINE[s.workload]} ${ratioCell(s.vsOwn)}` : '',
       s.errors.length > 0 ? `${s.errors.length} error(s)` : '',
     ]
       .filter(Boolean)

@@ -48,6 +48,22 @@ function runner(system: BenchSystem, workload: RoundWorkload): Run | null {
       const session = system.session?.bind(system);
       return session ? (p, ctx) => session(p.session, ctx) : null;
     }
+    case 'load-10k': {
+      const load = system.load10k?.bind(system);
+      return load ? (p, ctx) => load(p.load, ctx) : null;
+    }
+    case 'snap-100': {
+      const snap = system.snap100?.bind(system);
+      return snap ? (p, ctx) => snap(p.snapshots, ctx) : null;
+    }
+    case 'snap-100k': {
+      const snap = system.snap100k?.bind(system);
+      return snap ? (p, ctx) => snap(p.snapshots, ctx) : null;
+    }
+    case 'commands-16': {
+      const commands = system.commands16?.bind(system);
+      return commands ? (p, ctx) => commands(p.commands, ctx) : null;
+    }
   }
 }
 

@@ -14,6 +14,11 @@ export const ROUND_WORKLOADS = [
   'race-8',
   'read-10k',
   'session',
+  // Aggregates and commands (src/aggregates, src/commands).
+  'load-10k',
+  'snap-100',
+  'snap-100k',
+  'commands-16',
 ] as const;
 export type RoundWorkload = (typeof ROUND_WORKLOADS)[number];
 export const WORKLOADS = [...ROUND_WORKLOADS, 'memory'] as const;
@@ -28,6 +33,12 @@ export interface Params {
   read: { records: number; passes: number; pageSize: number };
   session: { count: number };
   memory: { records: number; seedBatch: number };
+  /** load-10k: load (read, decode, upcast, fold) one aggregate of `records` events, `passes` times. */
+  load: { records: number; passes: number };
+  /** snap-100 / snap-100k: `loads` loads of an aggregate of `small` / `large` events, snapshots every `every`. */
+  snapshots: { small: number; large: number; every: number; loads: number };
+  /** commands-16: `count` commands over `aggregates` aggregates, `concurrency` in flight (append-16's shape). */
+  commands: { count: number; streams: number; concurrency: number };
 }
 
 export const FULL_PARAMS: Params = {
@@ -41,6 +52,9 @@ export const FULL_PARAMS: Params = {
   read: { records: 10_000, passes: 3, pageSize: 2_000 },
   session: { count: 10_000 },
   memory: { records: 1_000_000, seedBatch: 1_000 },
+  load: { records: 10_000, passes: 3 },
+  snapshots: { small: 100, large: 100_000, every: 100, loads: 20 },
+  commands: { count: 10_000, streams: 1_000, concurrency: 16 },
 };
 
 /** `--quick`: small enough for CI, large enough that every code path runs. */
@@ -52,6 +66,9 @@ export const QUICK_PARAMS: Params = {
   read: { records: 2_000, passes: 1, pageSize: 2_000 },
   session: { count: 1_000 },
   memory: { records: 20_000, seedBatch: 1_000 },
+  load: { records: 2_000, passes: 1 },
+  snapshots: { small: 100, large: 5_000, every: 100, loads: 5 },
+  commands: { count: 1_000, streams: 100, concurrency: 16 },
 };
 
 /** The untimed warm-up round before the measured ones (JIT, prepared statements, pools, caches). */
@@ -62,6 +79,8 @@ export interface Target {
   vsBaseline?: number;
   /** fencepost rate / emmett rate must be at least this. */
   vsEmmett?: number;
+  /** fencepost rate / fencepost's own rate on {@link OWN_BASELINE}'s workload must be at least this. */
+  vsOwn?: number;
 }
 
 export const EMMETT_TARGET = 1.7;
@@ -76,10 +95,28 @@ export const TARGETS: Record<Workload, Target> = {
   // Compared with fencepost's own append-seq per-record rate; the brief sets no threshold.
   session: {},
   memory: {},
+  'load-10k': { vsBaseline: 0.5, vsEmmett: 2 },
+  'snap-100': {},
+  // Loads per second of a 100,000-event aggregate at least half those of a 100-event one: at most twice the time.
+  'snap-100k': { vsOwn: 0.5 },
+  'commands-16': { vsEmmett: 2, vsOwn: 0.6 },
+};
+
+/** Workloads compared with another workload of fencepost's own (the `other` column). */
+export const OWN_BASELINE: Partial<Record<Workload, RoundWorkload>> = {
+  session: 'append-seq',
+  'snap-100k': 'snap-100',
+  'commands-16': 'append-16',
 };
 
 /** Workloads whose ratio against plain-pg means nothing (reported as n/a). */
-export const NO_BASELINE_RATIO: ReadonlySet<Workload> = new Set<Workload>(['race-8', 'session']);
+export const NO_BASELINE_RATIO: ReadonlySet<Workload> = new Set<Workload>([
+  'race-8',
+  'session',
+  'snap-100',
+  'snap-100k',
+  'commands-16',
+]);
 
 /** Peak resident memory allowed while reading and following the 1,000,000-record stream. */
 export const MEMORY_LIMIT_MB = 200;

@@ -6,9 +6,10 @@
  * Emmett's stream version is the number of events in the stream (0 for a stream that does not exist yet), so
  * the expected version of an append is the same number as fencepost's matchSeqNum.
  */
-import { isExpectedVersionConflictError } from '@event-driven-io/emmett';
+import { CommandHandler, isExpectedVersionConflictError } from '@event-driven-io/emmett';
 import { getPostgreSQLEventStore } from '@event-driven-io/emmett-postgresql';
 import pg from 'pg';
+import { BODY_V1, ORDER } from '../aggregate.js';
 import { BODY, EVENT_TYPE } from '../workloads.js';
 import type { BenchSystem, SystemFactory } from './system.js';
 import { check, race, spreadAppends, timed } from './system.js';
@@ -17,6 +18,21 @@ type OrderPlaced = { type: typeof EVENT_TYPE; data: Record<string, unknown> };
 
 /** Emmett stores `data` as jsonb; the body's JSON is parsed once and the same object appended every time. */
 const EVENT: OrderPlaced = { type: EVENT_TYPE, data: JSON.parse(BODY) as Record<string, unknown> };
+/** The same event as stored before `currency` existed (half of load-10k's stream; upcast on read). */
+const EVENT_V1: OrderPlaced = { type: EVENT_TYPE, data: JSON.parse(BODY_V1) as Record<string, unknown> };
+
+interface Book {
+  orders: number;
+  total: number;
+}
+const initialState = (): Book => ({ orders: 0, total: 0 });
+const evolve = (state: Book, event: OrderPlaced): Book => ({
+  orders: state.orders + 1,
+  total: state.total + (event.data.amount as number),
+});
+const upcast = (event: OrderPlaced): OrderPlaced =>
+  event.data.currency === undefined ? { ...event, data: { ...event.data, currency: 'EUR' } } : event;
+const handle = CommandHandler<Book, OrderPlaced>({ evolve, initialState });
 
 export const create: SystemFactory = async ({ connectionString, poolSize }) => {
   // Emmett's default pool is pg's default (max 10); give it the same 16 connections the others get. With
@@ -39,6 +55,12 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
         '(only the records it has not seen) and appends with expectedStreamVersion; a conflict is ' +
         'ExpectedVersionConflictError (it carries current = -1, not the real version)',
       'read-10k': 'readStream(stream): one query for the whole stream (Emmett has no paged read)',
+      'load-10k':
+        'aggregateStream(stream, { evolve, initialState, read: { schema: { versioning: { upcast } } } }); ' +
+        'half the events stored without currency, upcast on read',
+      'commands-16':
+        "CommandHandler({ evolve, initialState })(store, id, decide): Emmett's command handler (aggregateStream, " +
+        'then appendToStream with the expected version), append-16 shape, 16 in flight',
     },
 
     async reset() {
@@ -120,6 +142,42 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
         }
       });
       return { records: p.records * p.passes, ms };
+    },
+
+    async load10k(p, { prefix }) {
+      const stream = `orders-${prefix}-load`;
+      for (let v = 0; v < p.records; v += 1000) {
+        const n = Math.min(1000, p.records - v);
+        const events = Array.from({ length: n }, (_, i) => ((v + i) % 2 === 0 ? EVENT_V1 : EVENT));
+        await store.appendToStream(stream, events, { expectedStreamVersion: BigInt(v) });
+      }
+      const { ms } = await timed(async () => {
+        for (let pass = 0; pass < p.passes; pass++) {
+          const { state, currentStreamVersion } = await store.aggregateStream<Book, OrderPlaced>(stream, {
+            evolve,
+            initialState,
+            read: { schema: { versioning: { upcast } } },
+          });
+          check('load-10k orders', state.orders, p.records);
+          check('load-10k version', currentStreamVersion, BigInt(p.records));
+        }
+      });
+      return { records: p.records * p.passes, ms };
+    },
+
+    async commands16(p, { prefix }) {
+      const { ms } = await timed(() =>
+        spreadAppends(p, async (s, v) => {
+          const result = await handle(store, `orders-${prefix}-c${s}`, () => ({ ...EVENT, data: ORDER }));
+          check('commands-16 version', result.nextExpectedStreamVersion, BigInt(v + 1));
+        }),
+      );
+      check(
+        'commands-16 version of aggregate 0',
+        await version(`orders-${prefix}-c0`),
+        BigInt(Math.ceil(p.count / p.streams)),
+      );
+      return { records: p.count, ms };
     },
 
     async close() {

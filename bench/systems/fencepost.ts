@@ -1,7 +1,8 @@
 /** fencepost, the system under test, through its public API (`src/index.ts`). */
 import pg from 'pg';
-import { EventLog, SeqNumMismatchError } from '../../src/index.js';
-import { BODY, EVENT_TYPE } from '../workloads.js';
+import { AggregateRepository, CommandHandler, EventLog, SeqNumMismatchError } from '../../src/index.js';
+import { Book, orderRecord, ORDER, snapshotted } from '../aggregate.js';
+import { BODY, EVENT_TYPE, type Params } from '../workloads.js';
 import type { BenchSystem, SystemFactory } from './system.js';
 import { check, race, spreadAppends, timed } from './system.js';
 
@@ -17,6 +18,33 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
 
   const tail = async (stream: string): Promise<number> => (await log.stream(stream).checkTail()).seqNum;
 
+  /** `count` OrderPlaced events, alternately stored at versions 1 and 2, appended 1,000 per batch. */
+  const seedOrders = async (streamName: string, count: number): Promise<void> => {
+    const stream = log.stream(streamName);
+    for (let seq = 0; seq < count; seq += 1000) {
+      const n = Math.min(1000, count - seq);
+      const records = Array.from({ length: n }, (_, i) =>
+        orderRecord((seq + i) % 2 === 0 ? 1 : 2, `e${seq + i}`),
+      );
+      await stream.append(records, { matchSeqNum: seq });
+    }
+  };
+
+  /** Loads of an aggregate of `events` events with snapshots every `every`; one untimed load takes the snapshot. */
+  const snapshotLoads = async (p: Params['snapshots'], events: number, id: string) => {
+    const repository = new AggregateRepository(log, snapshotted(p.every));
+    await seedOrders(repository.streamName(id), events);
+    await repository.load(id);
+    const { ms } = await timed(async () => {
+      for (let i = 0; i < p.loads; i++) {
+        const { state } = await repository.load(id);
+        check('snapshot load orders', state.orders, events);
+        check('snapshot load total', Math.round(state.total * 100), Math.round(events * ORDER.amount * 100));
+      }
+    });
+    return { records: p.loads, ms };
+  };
+
   const system: BenchSystem = {
     name: 'fencepost',
     notes: {
@@ -28,6 +56,16 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
         'SeqNumMismatchError (expectedSeqNum, the true tail): no separate read of the tail',
       'read-10k': 'for await (const r of stream.readSession({ seqNum: 0 })): the catch-up iterator',
       session: 'appendSession(): submit every 1-record batch with matchSeqNum, await all acks, close()',
+      'load-10k':
+        'AggregateRepository.load: readSession pages, each record decoded (headers, JSON.parse, half upcast ' +
+        'v1 → v2, zod parse of v2) and folded',
+      'snap-100':
+        'load of a 100-event aggregate with snapshots every 100 (a snapshot at 100, no events after it)',
+      'snap-100k':
+        'load of a 100,000-event aggregate with snapshots every 100 (snapshot read + empty tail read)',
+      'commands-16':
+        'CommandHandler.handle(id, command, { commandId }): load → decide → appendMany with matchSeqNum and ' +
+        'the command id recorded in the same statement; append-16 shape, 16 in flight',
       reset: 'TRUNCATE records, streams (keeps basins and the migration tables); fresh stream names per run',
     },
 
@@ -118,6 +156,46 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
         await session.close();
       });
       check('session tail', await tail(`${prefix}-session`), p.count);
+      return { records: p.count, ms };
+    },
+
+    async load10k(p, { prefix }) {
+      const repository = new AggregateRepository(log, Book);
+      const id = `${prefix}-load`;
+      await seedOrders(repository.streamName(id), p.records);
+      const { ms } = await timed(async () => {
+        for (let pass = 0; pass < p.passes; pass++) {
+          const { state, version } = await repository.load(id);
+          check('load-10k version', version, p.records);
+          check('load-10k orders', state.orders, p.records);
+        }
+      });
+      return { records: p.records * p.passes, ms };
+    },
+
+    async snap100(p, ctx) {
+      return snapshotLoads(p, p.small, `${ctx.prefix}-snap-small`);
+    },
+
+    async snap100k(p, ctx) {
+      return snapshotLoads(p, p.large, `${ctx.prefix}-snap-large`);
+    },
+
+    async commands16(p, { prefix }) {
+      const commands = new CommandHandler(log, Book);
+      let n = 0;
+      const { ms } = await timed(() =>
+        spreadAppends(p, async (s, v) => {
+          const result = await commands.handle(
+            `${prefix}-c${s}`,
+            { type: 'Place' },
+            { commandId: `cmd-${n++}` },
+          );
+          check('commands-16 version', result.version, v + 1);
+        }),
+      );
+      const { version } = await commands.repository.load(`${prefix}-c0`);
+      check('commands-16 version of aggregate 0', version, Math.ceil(p.count / p.streams));
       return { records: p.count, ms };
     },
 

@@ -25,6 +25,10 @@ const READ_PAGE: Omit<pg.QueryConfig, 'values'> = {
   name: 'plain_pg_read_page',
   text: `select seq, data from ${TABLE} where stream = $1 and seq >= $2 order by seq limit $3`,
 };
+const READ_ALL: Omit<pg.QueryConfig, 'values'> = {
+  name: 'plain_pg_read_all',
+  text: `select seq, data from ${TABLE} where stream = $1 order by seq`,
+};
 const TAIL: Omit<pg.QueryConfig, 'values'> = {
   name: 'plain_pg_tail',
   text: `select coalesce(max(seq) + 1, 0) as next from ${TABLE} where stream = $1`,
@@ -58,6 +62,7 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
       'race-8':
         'context only: SELECT max(seq)+1 then the INSERT; a primary-key violation (23505) is the conflict',
       'read-10k': 'keyset pages: SELECT … WHERE stream = $1 AND seq >= $2 ORDER BY seq LIMIT <pageSize>',
+      'load-10k': 'the baseline of an aggregate load: one SELECT seq, data … ORDER BY seq of all its rows',
     },
 
     async reset() {
@@ -136,6 +141,21 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
           }
           check('read-10k records', next, p.records);
           check('read-10k bytes', bytes, p.records * DATA.length);
+        }
+      });
+      return { records: p.records * p.passes, ms };
+    },
+
+    async load10k(p, { prefix }) {
+      const stream = `${prefix}-load`;
+      const batch = Array.from({ length: 1000 }, () => DATA);
+      for (let seq = 0; seq < p.records; seq += batch.length) {
+        await pool.query({ ...INSERT_BATCH, values: [stream, seq, batch.slice(0, p.records - seq)] });
+      }
+      const { ms } = await timed(async () => {
+        for (let pass = 0; pass < p.passes; pass++) {
+          const { rows } = await pool.query<{ seq: string; data: Buffer }>({ ...READ_ALL, values: [stream] });
+          check('load-10k rows', rows.length, p.records);
         }
       });
       return { records: p.records * p.passes, ms };

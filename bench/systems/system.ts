@@ -36,6 +36,10 @@ export interface BenchSystem {
   race8(p: Params['race'], ctx: RunContext): Promise<Measurement>;
   read10k(p: Params['read'], ctx: RunContext): Promise<Measurement>;
   session?(p: Params['session'], ctx: RunContext): Promise<Measurement>;
+  load10k?(p: Params['load'], ctx: RunContext): Promise<Measurement>;
+  snap100?(p: Params['snapshots'], ctx: RunContext): Promise<Measurement>;
+  snap100k?(p: Params['snapshots'], ctx: RunContext): Promise<Measurement>;
+  commands16?(p: Params['commands'], ctx: RunContext): Promise<Measurement>;
   close(): Promise<void>;
 }
 

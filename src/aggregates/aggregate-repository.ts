@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { EventLog } from '../log/event-log.js';
-import { FencepostError, RangeNotSatisfiableError, StreamNotFoundError } from '../log/errors.js';
+import { FencepostError } from '../log/errors.js';
 import type { Stream } from '../log/stream.js';
 import type { AppendAck, AppendRecord } from '../log/types.js';
 import type { AggregateDefinition } from './define-aggregate.js';
 import type { AnyEvent } from './define-event.js';
 import type { EventEnvelope, RecordedEvent } from './recorded-event.js';
 import { SnapshotStore } from './snapshot-store.js';
+import { EventReader } from './event-reader.js';
+
+/** Records per page of a load: 10,000 records of a few hundred bytes are a few MB. */
+const PAGE = 10_000;
 
 /** An aggregate as loaded: its state and its version, the stream's next seqNum (0: no events yet). */
 export interface LoadedAggregate<State> {
@@ -37,11 +41,13 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
   readonly #log: EventLog;
   readonly aggregate: AggregateDefinition<State, E, Command>;
   readonly #snapshots: SnapshotStore | undefined;
+  readonly #reader: EventReader;
 
   constructor(log: EventLog, aggregate: AggregateDefinition<State, E, Command>) {
     this.#log = log;
     this.aggregate = aggregate;
     this.#snapshots = aggregate.snapshots ? new SnapshotStore(log.pool, log.schema) : undefined;
+    this.#reader = new EventReader(log.pool, log.schema);
   }
 
   /** The stream name of an aggregate id (`aggregate.streamName(id)`, `<name>-<id>` by default). */
@@ -57,7 +63,8 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
   /**
    * The aggregate's current state and version. A missing stream is an aggregate with no events (the initial
    * state, version 0). With snapshots, starts from the newest snapshot of the current state schema version
-   * and replays the events after it; when that replay passed `snapshots.every` events, stores a new one.
+   * (read in the same round trip as the first page of events) and replays the events after it; when that
+   * replay passed `snapshots.every` events, stores a new one.
    *
    * @throws EventDecodeError for a record that is not one of the aggregate's events (nothing is skipped),
    *   FencepostError `stream_gap` when records the state needs were trimmed, StorageError.
@@ -65,35 +72,21 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
   async load(id: string): Promise<LoadedAggregate<State>> {
     const stream = this.stream(id);
     const snapshots = this.aggregate.snapshots;
-    let from: LoadedAggregate<State> | undefined;
-    if (snapshots && this.#snapshots) {
-      const snapshot = await this.#snapshots.read(stream.basin, stream.name, snapshots.schemaVersion);
-      if (snapshot && (!snapshots.schema || snapshots.schema.safeParse(snapshot.state).success)) {
-        from = { state: snapshot.state as State, version: snapshot.version };
-      }
+    const { state, version, from } = await this.#replay(stream, null);
+    if (snapshots && this.#snapshots && version - from >= snapshots.every) {
+      await this.#snapshots.write(stream.basin, stream.name, snapshots.schemaVersion, { version, state });
     }
-    let loaded: LoadedAggregate<State>;
-    try {
-      loaded = await this.#fold(stream, from ?? this.#initial(), Infinity);
-    } catch (error) {
-      // A snapshot beyond the tail belongs to records that are gone: replay instead of trusting it.
-      if (!(from && error instanceof RangeNotSatisfiableError)) throw error;
-      from = undefined;
-      loaded = await this.#fold(stream, this.#initial(), Infinity);
-    }
-    if (snapshots && this.#snapshots && loaded.version - (from?.version ?? 0) >= snapshots.every) {
-      await this.#snapshots.write(stream.basin, stream.name, snapshots.schemaVersion, loaded);
-    }
-    return loaded;
+    return { state, version };
   }
 
   /**
-   * The state after the events below `version` (a full replay; for reading back an earlier outcome).
+   * The state after the events below `version` (for reading back an earlier outcome).
    *
    * @throws as {@link load}.
    */
   async loadAt(id: string, version: number): Promise<LoadedAggregate<State>> {
-    return this.#fold(this.stream(id), this.#initial(), version);
+    const { state, version: at } = await this.#replay(this.stream(id), version);
+    return { state, version: at };
   }
 
   /**
@@ -104,9 +97,14 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
   async events(id: string, start: number, end: number): Promise<RecordedEvent<E>[]> {
     const stream = this.stream(id);
     const events: RecordedEvent<E>[] = [];
-    if (end <= start) return events;
-    for await (const record of stream.readSession({ seqNum: start, count: end - start })) {
-      events.push(this.aggregate.codec.decode(record, stream.name));
+    let next = start;
+    while (next < end) {
+      const page = await this.#reader.page(stream.basin, stream.name, next, null, end, PAGE);
+      if (!page || page.records.length === 0) break;
+      for (const [seqNum, headers, body, timestamp] of page.records) {
+        events.push(this.aggregate.codec.decodeRow(seqNum, timestamp, headers, body, stream.name));
+        next = seqNum + 1;
+      }
     }
     return events;
   }
@@ -171,33 +169,50 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     });
   }
 
-  #initial(): LoadedAggregate<State> {
-    return { state: this.aggregate.initialState(), version: 0 };
-  }
-
-  async #fold(stream: Stream, from: LoadedAggregate<State>, end: number): Promise<LoadedAggregate<State>> {
-    const { codec, evolve } = this.aggregate;
-    let { state, version } = from;
-    const count = end - version;
-    if (count <= 0) return { state, version };
-    try {
-      for await (const record of stream.readSession({
-        seqNum: version,
-        ...(count === Infinity ? {} : { count }),
-      })) {
-        if (record.seqNum !== version) {
-          throw new FencepostError(
-            'stream_gap',
-            `stream ${JSON.stringify(stream.name)} has no records ${version}–${record.seqNum - 1} (trimmed?): the aggregate cannot be rebuilt`,
-          );
-        }
-        state = evolve(state, codec.decode(record, stream.name));
-        version = record.seqNum + 1;
-      }
-    } catch (error) {
-      if (error instanceof StreamNotFoundError && version === 0) return { state, version };
-      throw error;
+  /**
+   * Replays the stream up to `end` (default: the tail), from the newest valid snapshot at or below it when
+   * the aggregate takes snapshots. `from` is where the replayed events started.
+   */
+  async #replay(stream: Stream, end: number | null): Promise<LoadedAggregate<State> & { from: number }> {
+    const { codec, evolve, snapshots } = this.aggregate;
+    const { basin, name } = stream;
+    const schemaVersion = snapshots ? snapshots.schemaVersion : null;
+    let page = await this.#reader.page(basin, name, 0, schemaVersion, end, PAGE);
+    let state = this.aggregate.initialState();
+    let from = 0;
+    if (page?.snapshot) {
+      const usable = !snapshots?.schema || snapshots.schema.safeParse(page.snapshot.state).success;
+      if (usable) {
+        state = page.snapshot.state as State;
+        from = page.snapshot.version;
+      } else page = await this.#reader.page(basin, name, 0, null, end, PAGE);
     }
-    return { state, version };
+    if (!page) return { state, version: 0, from: 0 };
+    const stop = end === null ? page.nextSeq : Math.min(end, page.nextSeq);
+    if (page.trimPoint > from && from < stop) throw gap(name, from, page.trimPoint);
+    let version = from;
+    for (;;) {
+      const records = page.records;
+      for (let i = 0; i < records.length; i++) {
+        const [seqNum, headers, body, timestamp] = records[i]!;
+        if (seqNum !== version) throw gap(name, version, seqNum);
+        state = evolve(state, codec.decodeRow(seqNum, timestamp, headers, body, name));
+        version = seqNum + 1;
+      }
+      if (version >= stop || records.length === 0) break;
+      const next = await this.#reader.page(basin, name, version, null, stop, PAGE);
+      if (!next) break;
+      page = next;
+    }
+    if (version < stop) throw gap(name, version, stop);
+    return { state, version, from };
   }
+}
+
+/** Records a state needs are gone (trimmed below the trim point, or the stream deleted while loading). */
+function gap(stream: string, from: number, to: number): FencepostError {
+  return new FencepostError(
+    'stream_gap',
+    `stream ${JSON.stringify(stream)} has no records ${from}–${to - 1} (trimmed?): the aggregate cannot be rebuilt`,
+  );
 }

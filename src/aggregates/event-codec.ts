@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '../log/errors.js';
 import type { AppendRecord, SequencedRecord } from '../log/types.js';
 import type { AnyEvent, EventDefinition, Upcaster } from './define-event.js';
-import { EventDecodeError } from './errors.js';
+import { EventDecodeError, type EventDecodeReason } from './errors.js';
 import type { EventEnvelope, RecordedEvent } from './recorded-event.js';
 
 /** Header names of event records. */
@@ -76,92 +76,151 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
    *   a body that is not JSON, or data the schema refuses.
    */
   decode(record: SequencedRecord, stream: string): RecordedEvent<E> {
-    const event: Record<string, unknown> = {
-      type: undefined,
-      data: undefined,
-      streamName: stream,
-      seqNum: record.seqNum,
-      timestamp: record.timestamp,
-      version: 0,
-      eventId: '',
-    };
+    const flat: string[] = [];
+    for (const [name, value] of record.headers) flat.push(name, value);
+    return this.decodeRow(record.seqNum, record.timestamp, flat, record.body, stream);
+  }
+
+  /** {@link decode} of a record given as its parts, header names and values flattened. @internal */
+  decodeRow(
+    seqNum: number,
+    timestamp: number,
+    headers: readonly string[] | null,
+    body: string | null,
+    stream: string,
+  ): RecordedEvent<E> {
+    let type: string | undefined;
     let version: string | undefined;
-    const headers = record.headers;
-    for (let i = 0; i < headers.length; i++) {
-      const [name, value] = headers[i]!;
-      switch (name) {
-        case EVENT_HEADERS.type:
-          event.type = value;
-          break;
-        case EVENT_HEADERS.version:
-          version = value;
-          break;
-        case EVENT_HEADERS.eventId:
-          event.eventId = value;
-          break;
-        case EVENT_HEADERS.commandId:
-          event.commandId = value;
-          break;
-        case EVENT_HEADERS.correlationId:
-          event.correlationId = value;
-          break;
-        case EVENT_HEADERS.causationId:
-          event.causationId = value;
-          break;
-        case EVENT_HEADERS.metadata:
-          event.metadata = this.#json(value, record, stream, undefined, 'metadata');
-          break;
+    let eventId = '';
+    let commandId: string | undefined;
+    let correlationId: string | undefined;
+    let causationId: string | undefined;
+    let metadata: string | undefined;
+    if (headers !== null) {
+      for (let i = 0; i < headers.length; i += 2) {
+        const value = headers[i + 1]!;
+        switch (headers[i]) {
+          case EVENT_HEADERS.type:
+            type = value;
+            break;
+          case EVENT_HEADERS.version:
+            version = value;
+            break;
+          case EVENT_HEADERS.eventId:
+            eventId = value;
+            break;
+          case EVENT_HEADERS.commandId:
+            commandId = value;
+            break;
+          case EVENT_HEADERS.correlationId:
+            correlationId = value;
+            break;
+          case EVENT_HEADERS.causationId:
+            causationId = value;
+            break;
+          case EVENT_HEADERS.metadata:
+            metadata = value;
+            break;
+        }
       }
     }
-    const type = event.type as string | undefined;
-    const fail = (reason: ConstructorParameters<typeof EventDecodeError>[0]['reason'], message: string) =>
-      new EventDecodeError({ stream, seqNum: record.seqNum, type, reason }, message);
-    if (type === undefined) throw fail('missing_type', 'the record has no type header: it is not an event');
+    if (type === undefined) {
+      throw decodeError(
+        stream,
+        seqNum,
+        type,
+        'missing_type',
+        'the record has no type header: it is not an event',
+      );
+    }
     const definition = this.#types.get(type);
     if (!definition) {
-      throw fail('unknown_type', `the type is not one of ${JSON.stringify([...this.#types.keys()])}`);
+      throw decodeError(
+        stream,
+        seqNum,
+        type,
+        'unknown_type',
+        `the type is not one of ${JSON.stringify([...this.#types.keys()])}`,
+      );
     }
     const stored = version === undefined ? NaN : Number(version);
     if (!Number.isSafeInteger(stored) || stored < 1 || stored > definition.version) {
-      throw fail(
+      throw decodeError(
+        stream,
+        seqNum,
+        type,
         'bad_version',
         `version ${JSON.stringify(version)} is not a version from 1 to ${definition.version}`,
       );
     }
-    event.version = stored;
-    let data = this.#json(record.body, record, stream, type, 'body');
+    let data = parseJson(body, stream, seqNum, type, 'body');
     for (let v = stored; v < definition.version; v++) {
       const upcast: Upcaster | undefined = definition.upcast[v];
-      if (!upcast) throw fail('no_upcaster', `no upcaster from version ${v} to ${v + 1} is registered`);
+      if (!upcast) {
+        throw decodeError(
+          stream,
+          seqNum,
+          type,
+          'no_upcaster',
+          `no upcaster from version ${v} to ${v + 1} is registered`,
+        );
+      }
       data = upcast(data as never);
     }
     const parsed = definition.schema.safeParse(data);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
-      throw fail(
+      throw decodeError(
+        stream,
+        seqNum,
+        type,
         'invalid_data',
         `data.${issue.path.join('.')}: ${issue.message} (schema of version ${definition.version})`,
       );
     }
-    event.data = parsed.data;
+    // Optional envelope fields are present only when stored, so a decoded event equals its read-back.
+    const event: Record<string, unknown> = {
+      type,
+      data: parsed.data,
+      streamName: stream,
+      seqNum,
+      timestamp,
+      version: stored,
+      eventId,
+    };
+    if (commandId !== undefined) event.commandId = commandId;
+    if (correlationId !== undefined) event.correlationId = correlationId;
+    if (causationId !== undefined) event.causationId = causationId;
+    if (metadata !== undefined) event.metadata = parseJson(metadata, stream, seqNum, type, 'metadata');
     return event as unknown as RecordedEvent<E>;
   }
+}
 
-  #json(
-    text: string,
-    record: SequencedRecord,
-    stream: string,
-    type: string | undefined,
-    what: string,
-  ): unknown {
-    try {
-      return JSON.parse(text);
-    } catch (cause) {
-      throw new EventDecodeError(
-        { stream, seqNum: record.seqNum, type, reason: 'bad_json' },
-        `the ${what} is not JSON`,
-        { cause },
-      );
-    }
+function decodeError(
+  stream: string,
+  seqNum: number,
+  type: string | undefined,
+  reason: EventDecodeReason,
+  message: string,
+): EventDecodeError {
+  return new EventDecodeError({ stream, seqNum, type, reason }, message);
+}
+
+function parseJson(
+  text: string | null,
+  stream: string,
+  seqNum: number,
+  type: string | undefined,
+  what: string,
+): unknown {
+  if (text === null) {
+    throw new EventDecodeError({ stream, seqNum, type, reason: 'bad_json' }, `the ${what} is not UTF-8 text`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new EventDecodeError({ stream, seqNum, type, reason: 'bad_json' }, `the ${what} is not JSON`, {
+      cause,
+    });
   }
 }

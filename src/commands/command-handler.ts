@@ -7,11 +7,20 @@ import type { CommandItem, CommandOptions, Expectation, HandleOptions } from './
 import type { CommandResult, MultiCommandResult } from './command-result.js';
 import { retryPolicy, type RetryPolicy } from './retry-policy.js';
 import { runCommands } from './run-commands.js';
+import { StateCache } from './state-cache.js';
+import { InvalidArgumentError } from '../log/errors.js';
 
 /** Options of a {@link CommandHandler}. */
 export interface CommandHandlerOptions {
   /** How lost races are retried (default: 10 attempts, 2 ms doubling up to 100 ms, full jitter). */
   retry?: Partial<RetryPolicy>;
+  /**
+   * How many aggregates' last states the handler keeps, so that the next command on one of them skips its
+   * load (default 1000; 0 turns it off). A stale state costs a retry, never a wrong write or refusal: the
+   * append is conditional on the cached version, and a command refused on a cached state is decided again
+   * on a loaded one. States are shared with the results, so treat them as immutable.
+   */
+  cacheSize?: number;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -42,6 +51,7 @@ export type ResultsOf<A extends readonly SomeAggregate[]> = {
 export class CommandHandler<State, E extends AnyEvent, Command> {
   readonly #log: EventLog;
   readonly #policy: RetryPolicy;
+  readonly #cache: StateCache;
   readonly #repositories = new Map<object, AggregateRepository<unknown, AnyEvent, unknown>>();
   /** The repository of this handler's aggregate. */
   readonly repository: AggregateRepository<State, E, Command>;
@@ -54,6 +64,11 @@ export class CommandHandler<State, E extends AnyEvent, Command> {
   ) {
     this.#log = log;
     this.#policy = retryPolicy(options.retry);
+    const cacheSize = options.cacheSize ?? 1000;
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0) {
+      throw new InvalidArgumentError(`cacheSize must be a non-negative integer; got ${String(cacheSize)}`);
+    }
+    this.#cache = new StateCache(cacheSize);
     this.repository = new AggregateRepository(log, aggregate);
     this.#repositories.set(aggregate, this.repository as never);
   }
@@ -81,6 +96,7 @@ export class CommandHandler<State, E extends AnyEvent, Command> {
       rest,
       this.#policy,
       (a) => this.#repositoryOf(a),
+      this.#cache,
     );
     return results[0] as CommandResult<State, E>;
   }
@@ -109,6 +125,7 @@ export class CommandHandler<State, E extends AnyEvent, Command> {
       options,
       this.#policy,
       (a) => this.#repositoryOf(a),
+      this.#cache,
     );
     return outcome as unknown as MultiCommandResult<ResultsOf<A>>;
   }

@@ -23,10 +23,13 @@ import {
 import type { CommandResult } from './command-result.js';
 import { ConcurrencyConflictError } from './errors.js';
 import { backoff, type RetryPolicy } from './retry-policy.js';
+import type { StateCache } from './state-cache.js';
 
 type Repository = AggregateRepository<unknown, AnyEvent, unknown>;
 
 interface Target {
+  /** The stream's basin and name: the key of its cached state. */
+  key: string;
   item: CommandItem;
   repository: Repository;
   stream: Stream;
@@ -53,6 +56,7 @@ export async function runCommands(
   options: CommandOptions,
   policy: RetryPolicy,
   repositoryOf: (aggregate: CommandItem['aggregate']) => Repository,
+  cache: StateCache,
 ): Promise<{ results: CommandResult[]; duplicate: boolean }> {
   checkCommandOptions(options, 'command options');
   const targets = checkItems(items, repositoryOf);
@@ -66,6 +70,7 @@ export async function runCommands(
   };
   const written = new Set<string>(); // event ids of appends whose outcome was unknown
   let unresolved = false;
+  let fresh = false;
   let last: unknown;
   for (let attempt = 1; attempt <= policy.maxAttempts; attempt++) {
     if (attempt > 1) await backoff(policy, attempt - 1);
@@ -79,7 +84,9 @@ export async function runCommands(
         continue;
       }
     }
-    const loaded = await Promise.all(targets.map((t) => t.repository.load(t.item.id)));
+    // Cached states are used only until something goes wrong with them: then every state is loaded.
+    const cached = targets.map((t) => (fresh ? undefined : cache.get(t.key)));
+    const loaded = await Promise.all(targets.map((t, i) => cached[i] ?? t.repository.load(t.item.id)));
     let decided: AnyEvent[][];
     try {
       decided = targets.map((t, i) => {
@@ -92,6 +99,13 @@ export async function runCommands(
         return [...t.item.aggregate.decide(t.item.command, state)];
       });
     } catch (error) {
+      // A refusal on a cached state may be stale: decide again on loaded states (not a lost race: no wait).
+      if (cached.some(Boolean) && error instanceof FencepostError) {
+        for (const t of targets) cache.delete(t.key);
+        fresh = true;
+        attempt--;
+        continue;
+      }
       // A refusal may be a duplicate's: the state has its effect already. The original result wins.
       if (explicit && error instanceof FencepostError) {
         const outcome = await readBack(log, targets, commandId, written);
@@ -128,6 +142,7 @@ export async function runCommands(
           result.events = events;
           result.state = repository.evolveAll(loaded[i]!.state, events);
           result.version = acks[k]!.end.seqNum;
+          cache.set(targets[i]!.key, result.state, result.version);
           await repository.snapshotAfter(item.id, loaded[i]!.version, result.version, result.state).catch(
             () => undefined, // a snapshot is a cache: failing to store one loses nothing
           );
@@ -136,6 +151,8 @@ export async function runCommands(
       return { results, duplicate: false };
     } catch (error) {
       last = error;
+      for (const t of targets) cache.delete(t.key);
+      fresh = true;
       if (error instanceof DuplicateCommandError) {
         const outcome = await readBack(log, targets, commandId, written);
         if (outcome) return outcome;
@@ -155,6 +172,7 @@ export async function runCommands(
             error.expectedSeqNum,
           );
         }
+        if (cached.some(Boolean)) attempt--; // a stale cached state, not a lost race: again at once
         continue;
       }
       if (error instanceof IndefiniteAppendError) {
@@ -246,6 +264,6 @@ function checkItems(
       );
     }
     seen.add(key);
-    return { item, repository, stream, expect };
+    return { key, item, repository, stream, expect };
   });
 }

@@ -1,6 +1,12 @@
 import { qualified } from '../db/schema-name.js';
 import { CLIENT_REQUIRE, COMMIT_KEY, defaultConfig, notify, NOW_MS } from './statement-parts.js';
 
+/** The streams of the append, one row per item: `first` is the 0-based index of its first record. */
+const INPUT = `  select i.basin, i.name, i.match, i.token, i.count, i.ord::int as ord,
+    (sum(i.count) over (order by i.ord) - i.count)::int as first
+  from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[])
+    with ordinality as i(basin, name, match, token, count, ord)`;
+
 /*
  * The append to several streams, in one statement. Its first step locks every stream row the append names,
  * in one fixed order (basin, then name: `ORDER BY` runs below `FOR UPDATE`, so the rows are locked in that
@@ -27,12 +33,7 @@ import { CLIENT_REQUIRE, COMMIT_KEY, defaultConfig, notify, NOW_MS } from './sta
 export function appendManyStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
   return `
-with input as (
-  select i.basin, i.name, i.match, i.token, i.count, i.ord::int as ord,
-    (sum(i.count) over (order by i.ord) - i.count)::int as first
-  from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::int[])
-    with ordinality as i(basin, name, match, token, count, ord)
-),
+with input as (${INPUT}),
 locked as materialized (
   select s.id, i.ord, i.count, i.first, s.next_seq, s.fencing_token, s.ts_mode,
     (i.token is null or s.fencing_token = i.token) and (i.match is null or s.next_seq = i.match)
@@ -55,7 +56,46 @@ upd as (
   returning s.id, l.ord, l.first, s.next_seq - l.count as start, s.next_seq, s.last_ts, s.last_key,
     ${notify(schema)}
 ),
-batch as (
+${recordsAndCommand(schema)}
+select l.ord, l.next_seq as current_seq, l.fencing_token, l.ts_mode, u.start, u.next_seq, u.last_ts
+from locked l left join upd u on u.id = l.id`;
+}
+
+/**
+ * The append to several streams none of which exists yet (every item expects an empty stream): the streams
+ * are inserted with their records in one statement, in (basin, name) order, only if every one's basin
+ * creates streams on append and every one's conditions hold for a new stream. There is no ON CONFLICT: a
+ * stream created meanwhile fails the statement on the key (23505 on streams), which writes nothing, and the
+ * caller appends to the existing streams instead. Parameters as {@link appendManyStatement}; rows: one per
+ * stream, or none when a stream cannot be created here.
+ */
+export function appendManyCreateStatement(schema: string): string {
+  const basins = qualified(schema, 'basins');
+  const creatable = `b.create_stream_on_append and (i.token is null or i.token = '') and (i.match is null or i.match = 0)
+      and b.ts_mode <> ${CLIENT_REQUIRE}`;
+  return `
+with input as (${INPUT}),
+upd as (
+  insert into ${qualified(schema, 'streams')} as s
+    (basin, name, next_seq, last_key, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
+  select i.basin, i.name, i.count, pg_current_xact_id(), ${NOW_MS}, '', 0, b.ts_mode, b.ts_uncapped, ${defaultConfig}
+  from input i join ${basins} b on b.name = i.basin
+  where ${creatable}
+    and (select count(*) from input i join ${basins} b on b.name = i.basin where ${creatable}) = cardinality($1::text[])
+  order by i.basin, i.name
+  returning s.id, (select i.ord from input i where i.basin = s.basin and i.name = s.name) as ord,
+    (select i.first from input i where i.basin = s.basin and i.name = s.name) as first,
+    0::bigint as start, s.next_seq, s.last_ts, s.last_key
+),
+${recordsAndCommand(schema)}
+select u.ord, 0::bigint as current_seq, '' as fencing_token, 0::smallint as ts_mode, u.start,
+  u.next_seq, u.last_ts
+from upd u`;
+}
+
+/** The records' inserts and the command row, from the stream rows written (`upd`). */
+function recordsAndCommand(schema: string): string {
+  return `batch as (
   select b.ord::int as ord, b.stream_ord, b.body_offset, b.body_length, b.header_offset, b.header_count,
     b.size, b.utf8
   from unnest($6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::boolean[])
@@ -76,9 +116,7 @@ ins as (
 cmd as (
   insert into ${qualified(schema, 'commands')} (stream_id, command_id, start_seq, end_seq)
   select u.id, $16::text, u.start, u.next_seq from upd u where $16::text is not null
-)
-select l.ord, l.next_seq as current_seq, l.fencing_token, l.ts_mode, u.start, u.next_seq, u.last_ts
-from locked l left join upd u on u.id = l.id`;
+)`;
 }
 
 /**

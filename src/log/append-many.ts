@@ -10,7 +10,7 @@ import {
   StorageError,
   StreamNotFoundError,
 } from './errors.js';
-import { assertOpen, type LogContext } from './log-context.js';
+import { assertOpen, type LogContext, type Statement } from './log-context.js';
 import { checkBasinName, checkStreamName } from './names.js';
 import { runQuery } from './run-query.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
@@ -70,39 +70,18 @@ export async function appendMany(
 ): Promise<AppendAck[]> {
   assertOpen(context);
   const request = encodeRequest(defaultBasin, items, options);
+  // Appends expecting empty streams most often create them: try creating them with their records first
+  // (one round trip), and append to existing streams when that cannot be done.
+  if (items.every((item) => item.matchSeqNum === 0)) {
+    assertOpen(context);
+    const rows = await run(context, context.statements.appendManyCreate, request, options);
+    if (rows && rows.length === request.count) return acks(context, request, rows);
+  }
   for (let attempt = 1; ; attempt++) {
     assertOpen(context);
-    let rows: ManyRow[];
-    try {
-      rows = await runQuery<ManyRow>(
-        context.pool,
-        { ...context.statements.appendMany, values: request.values },
-        'write',
-      );
-    } catch (error) {
-      const cause = (error as { cause?: { code?: unknown; constraint?: unknown } }).cause;
-      if (
-        error instanceof StorageError &&
-        cause?.code === UNIQUE_VIOLATION &&
-        cause.constraint === 'commands_pkey'
-      ) {
-        throw new DuplicateCommandError(options.commandId!, { cause: error });
-      }
-      throw error;
-    }
+    const rows = (await run(context, context.statements.appendMany, request, options)) ?? [];
+    if (rows.length === request.count && rows[0]!.start !== null) return acks(context, request, rows);
     const byOrd = new Map(rows.map((r) => [r.ord, r]));
-    if (rows.length === request.count && rows[0]!.start !== null) {
-      for (let i = 0; i < request.count; i++) context.watcher.appended(request.basins[i]!, request.names[i]!);
-      return request.counts.map((count, i) => {
-        const row = byOrd.get(i + 1)!;
-        const position = (seqNum: number) => ({ seqNum, timestamp: row.last_ts! });
-        return {
-          start: position(row.start!),
-          end: position(row.start! + count),
-          tail: position(row.next_seq!),
-        };
-      });
-    }
     // Nothing was written: the first failed condition, in the caller's order, or missing streams.
     const missing: number[] = [];
     for (let i = 0; i < request.count; i++) {
@@ -123,6 +102,43 @@ export async function appendMany(
     // statement's snapshot predated a commit that made them true), so it simply runs again.
     if (missing.length > 0) await createMissing(context, request, missing);
   }
+}
+
+/**
+ * Runs one of the statements; undefined when a stream it was to create exists already (a key conflict on
+ * streams: nothing was written).
+ *
+ * @throws DuplicateCommandError, StorageError, IndefiniteAppendError.
+ */
+async function run(
+  context: LogContext,
+  statement: Statement,
+  request: EncodedRequest,
+  options: AppendManyOptions,
+): Promise<ManyRow[] | undefined> {
+  try {
+    return await runQuery<ManyRow>(context.pool, { ...statement, values: request.values }, 'write');
+  } catch (error) {
+    const cause = (error as { cause?: { code?: unknown; constraint?: unknown } }).cause;
+    if (error instanceof StorageError && cause?.code === UNIQUE_VIOLATION) {
+      if (cause.constraint === 'commands_pkey') {
+        throw new DuplicateCommandError(options.commandId!, { cause: error });
+      }
+      if (cause.constraint === 'streams_basin_name_key') return undefined;
+    }
+    throw error;
+  }
+}
+
+/** The acks of a written append, in the caller's order; followers of the streams are woken. */
+function acks(context: LogContext, request: EncodedRequest, rows: ManyRow[]): AppendAck[] {
+  for (let i = 0; i < request.count; i++) context.watcher.appended(request.basins[i]!, request.names[i]!);
+  const byOrd = new Map(rows.map((r) => [r.ord, r]));
+  return request.counts.map((count, i) => {
+    const row = byOrd.get(i + 1)!;
+    const position = (seqNum: number) => ({ seqNum, timestamp: row.last_ts! });
+    return { start: position(row.start!), end: position(row.start! + count), tail: position(row.next_seq!) };
+  });
 }
 
 /** Creates the missing streams, or throws BasinNotFoundError / StreamNotFoundError for the first that cannot be. */

@@ -8,6 +8,7 @@ import { appendStatement } from './append-batch-statement.js';
 import { appendOneStatement } from './append-one-statement.js';
 import { appendMany, type AppendManyItem, type AppendManyOptions } from './append-many.js';
 import {
+  appendManyCreateStatement,
   appendManyStatement,
   createStreamsStatement,
   lookupCommandStatement,
@@ -247,6 +248,7 @@ function statements(schema: string): Statements {
     },
     state: { ...name('state'), text: stateStatement(schema) },
     appendMany: { ...name('append-many'), text: appendManyStatement(schema) },
+    appendManyCreate: { ...name('append-many-create'), text: appendManyCreateStatement(schema) },
     createStreams: { ...name('create-streams'), text: createStreamsStatement(schema) },
     lookupCommand: { ...name('lookup-command'), text: lookupCommandStatement(schema) },
     read: { ...name('read'), text: readStatement(schema) },

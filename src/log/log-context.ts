@@ -30,6 +30,7 @@ export interface Statements {
   append: Record<Head, Record<Stamping, Statement>>;
   state: Statement;
   appendMany: Statement;
+  appendManyCreate: Statement;
   createStreams: Statement;
   lookupCommand: Statement;
   read: Statement;

@@ -133,6 +133,33 @@ describe('AggregateRepository', () => {
     expect(await rejectionOf(repository.load(id))).toMatchObject({ reason: 'missing_type', seqNum: 0 });
   });
 
+  it('loads an aggregate of more events than one page holds', async () => {
+    const repository = new AggregateRepository(fixture.log, Account);
+    const id = uniqueName('acc');
+    await repository.save(id, [opened], { version: 0 });
+    const total = 10_500;
+    for (let version = 1; version <= total; version += 1000) {
+      const n = Math.min(1000, total + 1 - version);
+      await repository.save(
+        id,
+        Array.from({ length: n }, () => deposit(2)),
+        { version },
+      );
+    }
+    expect(await repository.load(id)).toEqual({
+      state: { opened: true, owner: 'ada', balance: 2 * total },
+      version: total + 1,
+    });
+  });
+
+  it('refuses to rebuild an aggregate whose early events were trimmed', async () => {
+    const repository = new AggregateRepository(fixture.log, Account);
+    const id = uniqueName('acc');
+    await repository.save(id, [opened, deposit(1), deposit(2)], { version: 0 });
+    await fixture.log.stream(`account-${id}`).trim(2);
+    expect(await rejectionOf(repository.load(id))).toMatchObject({ code: 'stream_gap' });
+  });
+
   it('names streams by an overridable rule', async () => {
     const Custom = defineAggregate({ ...accountSpec, name: 'acct', streamName: (id) => `bank/${id}` });
     const repository = new AggregateRepository(fixture.log, Custom);

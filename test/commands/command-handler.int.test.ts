@@ -130,6 +130,27 @@ describe('CommandHandler.handle', () => {
     expect(await deposits(id)).toBe(50);
   });
 
+  it('never writes or refuses on a stale cached state (two handlers, like two processes)', async () => {
+    const id = uniqueName('cache');
+    const [a, b] = [handler(), handler()];
+    await a.handle(id, { type: 'Open', owner: 'ada' });
+    await a.handle(id, { type: 'Deposit', amount: 5 }); // a caches balance 5 at version 2
+    await b.handle(id, { type: 'Deposit', amount: 10 }); // a's cache is stale now
+    // On a's cached state the withdrawal would be refused; decided again on the loaded state, it is not.
+    const withdrawal = await a.handle(id, { type: 'Withdraw', amount: 12 });
+    expect(withdrawal).toMatchObject({ version: 4, state: { balance: 3 } });
+    await b.handle(id, { type: 'Deposit', amount: 1 }); // stale again: a's next append loses, reloads
+    const deposit = await a.handle(id, { type: 'Deposit', amount: 1 });
+    expect(deposit).toMatchObject({ version: 6, state: { balance: 5 } });
+    // A refusal on the loaded state is still a refusal.
+    await b.handle(id, { type: 'Withdraw', amount: 5 });
+    expect(await rejectionOf(a.handle(id, { type: 'Withdraw', amount: 1 }))).toBeInstanceOf(
+      InsufficientFunds,
+    );
+    expect((await a.repository.load(id)).state.balance).toBe(0);
+    expect(() => new CommandHandler(fixture.log, Account, { cacheSize: -1 })).toThrow(/cacheSize/);
+  });
+
   it('gives up with ConcurrencyConflictError when every attempt loses its race', async () => {
     const id = uniqueName('h');
     await handler().handle(id, { type: 'Open', owner: 'ada' });

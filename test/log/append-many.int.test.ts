@@ -135,6 +135,33 @@ describe('log.appendMany', () => {
     expect(await fixture.log.lookupCommand('c-2', [{ stream: a }])).toEqual([]);
   });
 
+  it('lets exactly one of racing appends create the same new streams', async () => {
+    for (let round = 0; round < 10; round++) {
+      const names = [uniqueName('new-a'), uniqueName('new-b')];
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, w) =>
+          fixture.log.appendMany(
+            (w % 2 === 0 ? names : [...names].reverse()).map((stream) => ({
+              stream,
+              records: [{ body: `w${w}` }],
+              matchSeqNum: 0,
+            })),
+          ),
+        ),
+      );
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      for (const o of outcomes) {
+        if (o.status === 'rejected')
+          expect(o.reason).toMatchObject({ code: 'seq_num_mismatch', expectedSeqNum: 1 });
+      }
+      const bodies = await Promise.all(
+        names.map(async (n) => (await fixture.log.stream(n).read({ seqNum: 0 })).records),
+      );
+      expect(bodies.map((r) => r.length)).toEqual([1, 1]);
+      expect(bodies[0]![0]!.body).toBe(bodies[1]![0]!.body);
+    }
+  });
+
   it('never deadlocks when appends take the same streams in opposite orders', async () => {
     const names = [uniqueName('dl-a'), uniqueName('dl-b'), uniqueName('dl-c')];
     await fixture.log.appendMany(names.map((stream) => ({ stream, records: [{ body: 'init' }] })));
