@@ -4,6 +4,7 @@ import type { AggregateDefinition } from '../aggregates/define-aggregate.js';
 import type { AnyEvent } from '../aggregates/define-event.js';
 import { CommandHandler, type CommandHandlerOptions } from '../commands/command-handler.js';
 import { retryPolicy } from '../commands/retry-policy.js';
+import { z } from 'zod';
 import { InvalidArgumentError } from '../log/errors.js';
 import { EventLog } from '../log/event-log.js';
 import { getAggregateRepositoryToken, getCommandHandlerToken } from './fencepost.tokens.js';
@@ -46,14 +47,7 @@ export function aggregateFeatureProviders(features: readonly AggregateFeature[])
       );
     }
     seen.add(aggregate.name);
-    try {
-      retryPolicy(options.retry); // checked now, before the application connects anything
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new InvalidArgumentError(`FencepostModule.forFeature: aggregate ${aggregate.name}: ${message}`, {
-        cause: error,
-      });
-    }
+    checkHandlerOptions(aggregate.name, options);
     return [
       {
         provide: getAggregateRepositoryToken(aggregate),
@@ -67,4 +61,34 @@ export function aggregateFeatureProviders(features: readonly AggregateFeature[])
       },
     ];
   });
+}
+
+/** What may sit next to an aggregate in `forFeature`: `CommandHandlerOptions`, nothing else (typos are caught). */
+const handlerOptionsSchema = z
+  .object({
+    retry: z.record(z.string(), z.unknown()).optional(),
+    cacheSize: z.number().int().min(0).optional(),
+  })
+  .strict();
+
+/**
+ * Checks a command handler's options now, before the application connects anything (a provider factory
+ * that throws later leaves the pool it connected open).
+ *
+ * @throws InvalidArgumentError naming the aggregate, the option and the rule.
+ */
+function checkHandlerOptions(name: string, options: CommandHandlerOptions): void {
+  const what = `FencepostModule.forFeature: aggregate ${name}`;
+  const parsed = handlerOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidArgumentError(`${what}: ${issue.path.join('.') || 'options'}: ${issue.message}`);
+  }
+  try {
+    retryPolicy(options.retry);
+  } catch (error) {
+    throw new InvalidArgumentError(`${what}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
+  }
 }

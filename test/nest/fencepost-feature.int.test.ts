@@ -71,6 +71,12 @@ describe('FencepostModule.forFeature', () => {
     expect(() => FencepostModule.forFeature([{ aggregate: Savings, retry: { maxAttempts: 0 } }])).toThrow(
       /forFeature: aggregate savings: retry.maxAttempts/,
     );
+    expect(() => FencepostModule.forFeature([{ aggregate: Savings, cacheSize: -1 }])).toThrow(
+      /forFeature: aggregate savings: cacheSize: .*>=0/,
+    );
+    expect(() => FencepostModule.forFeature([{ aggregate: Savings, retires: {} } as never])).toThrow(
+      /forFeature: aggregate savings: .*retires/,
+    );
     // With one attempt, racing deposits on one account lose with ConcurrencyConflictError instead of retrying.
     const module = await Test.createTestingModule({
       imports: [root(), FencepostModule.forFeature([{ aggregate: Savings, retry: { maxAttempts: 1 } }])],
