@@ -7,7 +7,7 @@ import {
 import { Account } from './account.aggregate.js';
 import { accountView } from './account-view.js';
 import { type AccountView, DepositMoney } from './bank.commands.js';
-import { commandIdOf } from './idempotency.js';
+import { commandIdOf, refuseChangedRepeat } from './idempotency.js';
 
 /** Deposits into an existing account (`expect: 'existing'`: an unknown id is a 404). */
 @CommandHandler(DepositMoney)
@@ -19,6 +19,12 @@ export class DepositMoneyHandler implements HandlesCommand<DepositMoney> {
       accountId,
       { type: 'Deposit', amount },
       { commandId: commandIdOf('deposit', idempotencyKey), expect: 'existing' },
+    );
+    const [deposited] = result.events;
+    refuseChangedRepeat(
+      result.duplicate,
+      deposited?.type === 'Deposited' && deposited.data.amount === amount,
+      idempotencyKey,
     );
     return accountView(result);
   }

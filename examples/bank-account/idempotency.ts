@@ -3,6 +3,7 @@
  * and a withdrawal names two commands, not one. Without a key, every request is a new command.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { UnprocessableEntityException } from '@nestjs/common';
 
 /** The command id of an operation under an idempotency key (a fresh one when there is no key). */
 export function commandIdOf(operation: string, idempotencyKey: string | undefined): string {
@@ -16,4 +17,24 @@ export function commandIdOf(operation: string, idempotencyKey: string | undefine
 export function accountIdOf(idempotencyKey: string | undefined): string {
   if (idempotencyKey === undefined) return randomUUID();
   return createHash('sha256').update(`open-account:${idempotencyKey}`).digest('hex').slice(0, 32);
+}
+
+/**
+ * Refuses a repeated key whose request differs from the first one (the IETF Idempotency-Key draft's 422):
+ * `duplicate` says the command id had been handled, `same` whether the recorded events match this request.
+ * Nothing was appended either way.
+ *
+ * @throws UnprocessableEntityException `{ code: 'idempotency_key_reused' }`.
+ */
+export function refuseChangedRepeat(
+  duplicate: boolean,
+  same: boolean,
+  idempotencyKey: string | undefined,
+): void {
+  if (!duplicate || same) return;
+  throw new UnprocessableEntityException({
+    statusCode: 422,
+    code: 'idempotency_key_reused',
+    message: `Idempotency-Key ${JSON.stringify(idempotencyKey)} was used for a different request; nothing was done`,
+  });
 }

@@ -7,7 +7,7 @@ import {
 import { Account } from './account.aggregate.js';
 import { accountView } from './account-view.js';
 import { type AccountView, OpenAccount } from './bank.commands.js';
-import { accountIdOf, commandIdOf } from './idempotency.js';
+import { accountIdOf, commandIdOf, refuseChangedRepeat } from './idempotency.js';
 
 /** Opens an account in a new stream (`expect: 'new'`); a repeated request returns the account it opened. */
 @CommandHandler(OpenAccount)
@@ -20,6 +20,12 @@ export class OpenAccountHandler implements HandlesCommand<OpenAccount> {
       id,
       { type: 'Open', owner },
       { commandId: commandIdOf('open', idempotencyKey), expect: 'new' },
+    );
+    const [opened] = result.events;
+    refuseChangedRepeat(
+      result.duplicate,
+      opened?.type === 'AccountOpened' && opened.data.owner === owner,
+      idempotencyKey,
     );
     return accountView(result);
   }

@@ -7,6 +7,7 @@ import {
 } from '../../src/nest/index.js';
 import { Account } from './account.aggregate.js';
 import { accountView } from './account-view.js';
+import { refuseChangedRepeat } from './idempotency.js';
 import { TransferMoney, type TransferView } from './bank.commands.js';
 
 /**
@@ -30,6 +31,10 @@ export class TransferMoneyHandler implements HandlesCommand<TransferMoney> {
       { commandId: `transfer:${transferId}` },
     );
     const [debited, credited] = results;
+    const [withdrawn] = debited.events;
+    const same =
+      withdrawn?.type === 'Withdrawn' && withdrawn.data.amount === amount && withdrawn.data.to === to;
+    refuseChangedRepeat(duplicate, same, idempotencyKey);
     return { transferId, amount, from: accountView(debited), to: accountView(credited), duplicate };
   }
 }

@@ -7,7 +7,7 @@ import {
 import { Account } from './account.aggregate.js';
 import { accountView } from './account-view.js';
 import { type AccountView, WithdrawMoney } from './bank.commands.js';
-import { commandIdOf } from './idempotency.js';
+import { commandIdOf, refuseChangedRepeat } from './idempotency.js';
 
 /**
  * Withdraws from an existing account. The decider refuses an overdraft with `InsufficientFunds` (a 409 with
@@ -23,6 +23,12 @@ export class WithdrawMoneyHandler implements HandlesCommand<WithdrawMoney> {
       accountId,
       { type: 'Withdraw', amount },
       { commandId: commandIdOf('withdraw', idempotencyKey), expect: 'existing' },
+    );
+    const [withdrawn] = result.events;
+    refuseChangedRepeat(
+      result.duplicate,
+      withdrawn?.type === 'Withdrawn' && withdrawn.data.amount === amount,
+      idempotencyKey,
     );
     return accountView(result);
   }

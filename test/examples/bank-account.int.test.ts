@@ -111,6 +111,30 @@ describe('accounts', () => {
   });
 });
 
+describe('a reused Idempotency-Key', () => {
+  it('with a different request is refused with 422, and nothing is done', async () => {
+    const key = uniqueName('reuse');
+    const opened = await call('POST', '/accounts', { owner: 'Lu' }, key);
+    expect(await call('POST', '/accounts', { owner: 'Someone else' }, key)).toMatchObject({
+      status: 422,
+      body: { code: 'idempotency_key_reused' },
+    });
+    const id = opened.body.id as string;
+    expect((await call('POST', `/accounts/${id}/deposit`, { amount: 100 }, key)).status).toBe(200);
+    expect(await call('POST', `/accounts/${id}/deposit`, { amount: 999 }, key)).toMatchObject({
+      status: 422,
+      body: { code: 'idempotency_key_reused', message: expect.stringContaining(key) },
+    });
+    expect((await call('POST', `/accounts/${id}/withdraw`, { amount: 10 }, key)).status).toBe(200);
+    expect((await call('POST', `/accounts/${id}/withdraw`, { amount: 20 }, key)).status).toBe(422);
+    const other = await open('Mo');
+    expect((await call('POST', '/transfers', { from: id, to: other, amount: 5 }, key)).status).toBe(200);
+    expect((await call('POST', '/transfers', { from: id, to: other, amount: 6 }, key)).status).toBe(422);
+    expect(await call('GET', `/accounts/${id}`)).toMatchObject({ body: { balance: 85, version: 4 } });
+    expect(await call('GET', `/accounts/${other}`)).toMatchObject({ body: { balance: 5, version: 2 } });
+  });
+});
+
 describe('transfers', () => {
   it('moves the money exactly once when one Idempotency-Key is sent many times at once', async () => {
     const [from, to] = [await open('Fay', 1_000), await open('Gus', 0)];
