@@ -101,7 +101,7 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     while (next < end) {
       const page = await this.#reader.page(stream.basin, stream.name, next, null, end, PAGE);
       if (!page || page.records.length === 0) break;
-      for (const [seqNum, headers, body, timestamp] of page.records) {
+      for (const [seqNum, , , headers, body, timestamp] of page.records) {
         events.push(this.aggregate.codec.decodeRow(seqNum, timestamp, headers, body, stream.name));
         next = seqNum + 1;
       }
@@ -194,7 +194,7 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     for (;;) {
       const records = page.records;
       for (let i = 0; i < records.length; i++) {
-        const [seqNum, headers, body, timestamp] = records[i]!;
+        const [seqNum, , , headers, body, timestamp] = records[i]!;
         if (seqNum !== version) throw gap(name, version, seqNum);
         state = evolve(state, codec.decodeRow(seqNum, timestamp, headers, body, name));
         version = seqNum + 1;

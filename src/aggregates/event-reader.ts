@@ -3,8 +3,18 @@ import { runQuery } from '../log/run-query.js';
 import { textAsStrings } from '../log/text-types.js';
 import { readEventsStatement } from './read-events-statement.js';
 
-/** A record as loads see it: seqNum, flattened header names and values (text), body text, timestamp. */
-export type EventRow = [seqNum: number, headers: string[] | null, body: string | null, timestamp: number];
+/**
+ * A record as loads see it: seqNum, flattened header names and values (text), body text, timestamp (the
+ * statement's row as it is, with two unused columns: no copy per record).
+ */
+export type EventRow = [
+  seqNum: number,
+  _b: null,
+  _c: null,
+  headers: string[] | null,
+  body: string | null,
+  timestamp: number,
+];
 
 /** One page of an aggregate's events, and the stream's state when the read ran. */
 export interface EventPage {
@@ -61,11 +71,8 @@ export class EventReader {
     const head = rows[0];
     if (!head) return undefined;
     const [nextSeq, trimPoint, snapshotVersion, , state, from] = head;
-    const records = rows.slice(1) as unknown as EventRow[];
-    for (let i = 0; i < records.length; i++) {
-      const row = rows[i + 1]!;
-      records[i] = [row[0], row[3], row[4], row[5]];
-    }
+    rows.shift();
+    const records = rows as unknown as EventRow[];
     return {
       nextSeq,
       trimPoint: trimPoint!,
