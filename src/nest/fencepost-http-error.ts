@@ -54,7 +54,6 @@ export function httpErrorOf(error: FencepostError): FencepostHttpError {
 }
 
 function statusOf(error: FencepostError): number {
-  const byCode = HTTP_STATUS_BY_CODE[error.code];
-  if (byCode !== undefined) return byCode;
-  return error instanceof DomainError ? 409 : 500;
+  if (error instanceof DomainError) return 409; // a business rule, whatever code the application gave it
+  return HTTP_STATUS_BY_CODE[error.code] ?? 500;
 }

@@ -6,7 +6,17 @@
 import { Controller, Get, Inject, NotFoundException, Param } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventLog, FencepostError, SeqNumMismatchError } from '../../src/index.js';
+import {
+  AggregateAlreadyExistsError,
+  AggregateNotFoundError,
+  ConcurrencyConflictError,
+  DomainError,
+  EventLog,
+  FencepostError,
+  FencingTokenMismatchError,
+  IndefiniteAppendError,
+  SeqNumMismatchError,
+} from '../../src/index.js';
 import { FencepostExceptionFilter, FencepostModule, httpErrorOf } from '../../src/nest/index.js';
 import { createFencepostTestingModule, type FencepostTestingModule } from '../../src/testing/index.js';
 import { adminUrl } from '../support/database.js';
@@ -112,5 +122,31 @@ describe('httpErrorOf', () => {
     const { status, body } = httpErrorOf(error);
     expect(status).toBe(412);
     expect(Object.keys(body).sort()).toEqual(['code', 'expectedSeqNum', 'message', 'statusCode']);
+  });
+
+  it('maps each kind of error to its status', () => {
+    class Overdrawn extends DomainError {
+      constructor(readonly balance: number) {
+        super('invalid', 'a domain error whose code happens to be a log code'); // still a 409
+      }
+    }
+    const cases: [FencepostError, number, Record<string, unknown>][] = [
+      [new FencingTokenMismatchError('b', 'a'), 412, { expectedFencingToken: 'b' }],
+      [new AggregateNotFoundError('account', '7', 'account-7'), 404, { id: '7', stream: 'account-7' }],
+      [new AggregateAlreadyExistsError('account', '7', 'account-7', 3), 409, { version: 3 }],
+      [
+        new ConcurrencyConflictError(10, 'account-7', { cause: new SeqNumMismatchError(5, 4) }),
+        409,
+        { attempts: 10 },
+      ],
+      [new IndefiniteAppendError({ cause: new Error('reset') }), 503, { indefinite: true }],
+      [new Overdrawn(12), 409, { code: 'invalid', balance: 12 }],
+    ];
+    for (const [error, status, data] of cases) {
+      const mapped = httpErrorOf(error);
+      expect(mapped.status, error.name).toBe(status);
+      expect(mapped.body, error.name).toMatchObject({ statusCode: status, ...data });
+      expect(mapped.body).not.toHaveProperty('cause');
+    }
   });
 });
