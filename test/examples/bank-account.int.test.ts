@@ -156,6 +156,27 @@ describe('transfers', () => {
     expect(await call('GET', `/accounts/${to}`)).toMatchObject({ body: { balance: 300, version: 2 } });
   });
 
+  it('keeps the total when transfers race in both directions, and never overdraws', async () => {
+    const [a, b] = [await open('Nia', 500), await open('Oz', 500)];
+    const replies = await Promise.all(
+      Array.from({ length: 16 }, (_, i) =>
+        call(
+          'POST',
+          '/transfers',
+          i % 2 === 0 ? { from: a, to: b, amount: 90 } : { from: b, to: a, amount: 70 },
+        ),
+      ),
+    );
+    for (const reply of replies) expect([200, 409], JSON.stringify(reply.body)).toContain(reply.status);
+    const moved = replies.filter((r) => r.status === 200).length;
+    const [left, right] = [await call('GET', `/accounts/${a}`), await call('GET', `/accounts/${b}`)];
+    const [balanceA, balanceB] = [left.body.balance as number, right.body.balance as number];
+    expect(balanceA + balanceB).toBe(1000);
+    expect(Math.min(balanceA, balanceB)).toBeGreaterThanOrEqual(0);
+    // Each successful transfer left one event on each account (after the open and the first deposit).
+    expect((left.body.version as number) + (right.body.version as number)).toBe(4 + 2 * moved);
+  });
+
   it('is never half done: a refused transfer changes neither account', async () => {
     const [from, to] = [await open('Hal', 100), await open('Ivy', 50)];
     expect(await call('POST', '/transfers', { from, to, amount: 101 })).toMatchObject({
