@@ -62,6 +62,33 @@ from locked l left join upd u on u.id = l.id`;
 }
 
 /**
+ * The append of {@link appendManyStatement} when it names one stream: a conditional UPDATE of the stream row
+ * (which locks the one row and checks the conditions at once, as the single-stream append does) and the
+ * inserts, without the ordered locking step and its plan nodes, which one row does not need. Parameters as
+ * {@link appendManyStatement}; rows: one when written, none when a condition failed or the stream is missing.
+ */
+export function appendManyOneStatement(schema: string): string {
+  return `
+with upd as (
+  update ${qualified(schema, 'streams')} s set
+    next_seq = s.next_seq + ($5::int[])[1],
+    ${COMMIT_KEY},
+    prev_last_ts = s.last_ts,
+    last_ts = greatest(s.last_ts, ${NOW_MS})
+  where s.basin = ($1::text[])[1] and s.name = ($2::text[])[1]
+    and (($4::text[])[1] is null or s.fencing_token = ($4::text[])[1])
+    and (($3::bigint[])[1] is null or s.next_seq = ($3::bigint[])[1])
+    and s.ts_mode <> ${CLIENT_REQUIRE}
+  returning s.id, 1 as ord, 0 as first, s.next_seq - ($5::int[])[1] as start, s.next_seq, s.last_ts,
+    s.last_key, ${notify(schema)}
+),
+${recordsAndCommand(schema)}
+select u.ord, 0::bigint as current_seq, '' as fencing_token, 0::smallint as ts_mode, u.start, u.next_seq,
+  u.last_ts
+from upd u`;
+}
+
+/**
  * The append to several streams none of which exists yet (every item expects an empty stream): the streams
  * are inserted with their records in one statement, in (basin, name) order, only if every one's basin
  * creates streams on append and every one's conditions hold for a new stream. There is no ON CONFLICT: a

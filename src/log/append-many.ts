@@ -77,6 +77,13 @@ export async function appendMany(
     const rows = await run(context, context.statements.appendManyCreate, request, options);
     if (rows && rows.length === request.count) return acks(context, request, rows);
   }
+  // One existing stream needs no ordered locking: the conditional update of its row, as a single append.
+  // When it matches nothing, the general statement below finds out why.
+  else if (request.count === 1) {
+    assertOpen(context);
+    const rows = await run(context, context.statements.appendManyOne, request, options);
+    if (rows && rows.length === 1) return acks(context, request, rows);
+  }
   for (let attempt = 1; ; attempt++) {
     assertOpen(context);
     const rows = (await run(context, context.statements.appendMany, request, options)) ?? [];

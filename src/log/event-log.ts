@@ -9,6 +9,7 @@ import { appendOneStatement } from './append-one-statement.js';
 import { appendMany, type AppendManyItem, type AppendManyOptions } from './append-many.js';
 import {
   appendManyCreateStatement,
+  appendManyOneStatement,
   appendManyStatement,
   createStreamsStatement,
   lookupCommandStatement,
@@ -249,6 +250,7 @@ function statements(schema: string): Statements {
     state: { ...name('state'), text: stateStatement(schema) },
     appendMany: { ...name('append-many'), text: appendManyStatement(schema) },
     appendManyCreate: { ...name('append-many-create'), text: appendManyCreateStatement(schema) },
+    appendManyOne: { ...name('append-many-one'), text: appendManyOneStatement(schema) },
     createStreams: { ...name('create-streams'), text: createStreamsStatement(schema) },
     lookupCommand: { ...name('lookup-command'), text: lookupCommandStatement(schema) },
     read: { ...name('read'), text: readStatement(schema) },

@@ -31,6 +31,7 @@ export interface Statements {
   state: Statement;
   appendMany: Statement;
   appendManyCreate: Statement;
+  appendManyOne: Statement;
   createStreams: Statement;
   lookupCommand: Statement;
   read: Statement;

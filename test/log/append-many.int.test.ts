@@ -8,7 +8,7 @@ import {
   SeqNumMismatchError,
   StreamNotFoundError,
 } from '../../src/index.js';
-import { appendManyStatement } from '../../src/log/append-many-statement.js';
+import { appendManyOneStatement, appendManyStatement } from '../../src/log/append-many-statement.js';
 import { encodeRequest } from '../../src/log/append-many.js';
 import { rejectionOf } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
@@ -63,6 +63,19 @@ describe('log.appendMany', () => {
     );
     expect(fenced).toBeInstanceOf(FencingTokenMismatchError);
     expect(fenced).toMatchObject({ stream: a, expectedFencingToken: 't1' });
+    // One stream alone takes a shorter statement; its conditions hold the same.
+    const alone = await rejectionOf(
+      fixture.log.appendMany([{ stream: a, records: [{ body: 'x' }], fencingToken: 'old' }]),
+    );
+    expect(alone).toMatchObject({ code: 'fencing_token_mismatch', stream: a, expectedFencingToken: 't1' });
+    const stale = await rejectionOf(
+      fixture.log.appendMany([{ stream: a, records: [{ body: 'x' }], fencingToken: 't1', matchSeqNum: 1 }]),
+    );
+    expect(stale).toMatchObject({ code: 'seq_num_mismatch', stream: a, expectedSeqNum: 2 });
+    await fixture.log.appendMany([
+      { stream: a, records: [{ body: 'x' }], fencingToken: 't1', matchSeqNum: 2 },
+    ]);
+    expect(await fixture.log.stream(a).checkTail()).toMatchObject({ seqNum: 3 });
     expect(await fixture.log.stream(b).checkTail()).toMatchObject({ seqNum: 2 });
   });
 
@@ -202,6 +215,9 @@ describe('log.appendMany', () => {
         {},
       );
       await client.query(appendManyStatement('fencepost'), request.values);
+      // And the one-stream statement, in the same old transaction.
+      const one = encodeRequest(DEFAULT_BASIN, [{ stream: b, records: [{ body: 'old, alone' }] }], {});
+      await client.query(appendManyOneStatement('fencepost'), one.values);
       await client.query('commit');
       const keys = await client.query<{ name: string; key: string }>(
         `select s.name, r.commit_key::text as key
@@ -210,9 +226,10 @@ describe('log.appendMany', () => {
         [[a, b]],
       );
       const of = (name: string) => keys.rows.filter((k) => k.name === name).map((k) => BigInt(k.key));
-      const [, later, mine] = of(b);
+      const [, later, mine, alone] = of(b);
       expect(later!).toBeGreaterThan(old);
       expect(mine!).toBeGreaterThanOrEqual(later!);
+      expect(alone!).toBeGreaterThanOrEqual(later!);
       expect(of(a)[1]).toBe(old);
     } finally {
       await client.end();
