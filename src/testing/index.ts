@@ -2,7 +2,13 @@
  * fencepost/testing: helpers for testing code built on fencepost.
  *
  * @example
- * import { DeciderSpec } from 'fencepost/testing';
+ * import { DeciderSpec, createFencepostTestingModule } from 'fencepost/testing';
  * DeciderSpec.for(Account).given([...]).when(command).then([...]);
+ * const testing = await createFencepostTestingModule({ imports: [AppModule] });
  */
 export { DeciderSpec, DeciderOutcome } from './decider-spec.js';
+export {
+  createFencepostTestingModule,
+  type FencepostTestingModule,
+  type FencepostTestingOptions,
+} from './fencepost-testing-module.js';

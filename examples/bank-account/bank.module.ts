@@ -1,0 +1,39 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { FencepostExceptionFilter, FencepostModule } from '../../src/nest/index.js';
+import { Account } from './account.aggregate.js';
+import { AccountsController } from './accounts.controller.js';
+import { DepositMoneyHandler } from './deposit-money.handler.js';
+import { OpenAccountHandler } from './open-account.handler.js';
+import { TransferMoneyHandler } from './transfer-money.handler.js';
+import { TransfersController } from './transfers.controller.js';
+import { WithdrawMoneyHandler } from './withdraw-money.handler.js';
+
+/**
+ * The bank service. `FencepostModule.forRoot` connects the log (schema `bank`), `forFeature([Account])` gives
+ * the account repository and command handler, the four handlers are found by the CommandBus, and the
+ * exception filter turns fencepost errors into HTTP answers (409 with the balance, 404, 412, ...).
+ *
+ * @example
+ * const app = await NestFactory.create(BankModule.forRoot({ connectionString: process.env.DATABASE_URL }));
+ */
+@Module({})
+export class BankModule {
+  static forRoot(options: { connectionString?: string } = {}): DynamicModule {
+    return {
+      module: BankModule,
+      imports: [
+        FencepostModule.forRoot({ ...options, schema: 'bank' }),
+        FencepostModule.forFeature([Account]),
+      ],
+      controllers: [AccountsController, TransfersController],
+      providers: [
+        OpenAccountHandler,
+        DepositMoneyHandler,
+        WithdrawMoneyHandler,
+        TransferMoneyHandler,
+        { provide: APP_FILTER, useClass: FencepostExceptionFilter },
+      ],
+    };
+  }
+}
