@@ -29,3 +29,26 @@ export { MAX_BATCH_BYTES, MAX_BATCH_RECORDS, MAX_FENCING_TOKEN_BYTES, meteredSiz
 export { migrate } from './db/migrate.js';
 export { DEFAULT_SCHEMA } from './db/schema-name.js';
 export type * from './log/types.js';
+// The global log and durable consumers.
+export type { Cursor } from './subscriptions/cursor.js';
+export type { GlobalFilter } from './subscriptions/global-filter.js';
+export type {
+  GlobalRecord,
+  ReadAllOptions,
+  ReadAllBatch,
+  FollowAllOptions,
+  HorizonReport,
+  HorizonHolder,
+  StallReport,
+} from './subscriptions/types.js';
+export {
+  Consumer,
+  type ConsumerOptions,
+  type RunOptions,
+  type ConsumerRecord,
+  type ConsumerBatch,
+  type ConsumerHandler,
+} from './subscriptions/consumer.js';
+export { Consumers, type ConsumerInfo, type ParkedRecord } from './subscriptions/consumers.js';
+export { ConsumerConflictError, ConsumerHandlerError } from './subscriptions/errors.js';
+export { MAX_READ_ALL_RECORDS } from './subscriptions/read-all.js';
