@@ -115,8 +115,8 @@ export class TailWaiter {
       return page;
     } catch (error) {
       this.cancel();
-      if (!(error instanceof StorageError) || this.#wait.signal?.aborted || this.#context.state.closed)
-        throw error;
+      if (this.#wait.signal?.aborted || this.#context.state.closed) return undefined; // the loop ends
+      if (!(error instanceof StorageError)) throw error;
       this.#failures++;
       await waitFor(never, Math.min(MAX_BACKOFF_MS, 25 * 2 ** this.#failures), this.#wait.signal);
       return undefined;
