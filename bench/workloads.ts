@@ -16,7 +16,7 @@ export const ROUND_WORKLOADS = [
   'session',
 ] as const;
 export type RoundWorkload = (typeof ROUND_WORKLOADS)[number];
-export const WORKLOADS = [...ROUND_WORKLOADS, 'memory'] as const;
+export const WORKLOADS = [...ROUND_WORKLOADS, 'memory', 'global'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 /** Sizes of every workload. One object per mode, sent to the workers with each run. */
@@ -28,6 +28,16 @@ export interface Params {
   read: { records: number; passes: number; pageSize: number };
   session: { count: number };
   memory: { records: number; seedBatch: number };
+  /** The global log (bench/global.ts): catch-up over `records`, live latency, notify cost. */
+  global: {
+    records: number;
+    streams: number;
+    rounds: number;
+    liveRate: number;
+    liveCount: number;
+    notifyCount: number;
+    notifyStreams: number;
+  };
 }
 
 export const FULL_PARAMS: Params = {
@@ -41,6 +51,15 @@ export const FULL_PARAMS: Params = {
   read: { records: 10_000, passes: 3, pageSize: 2_000 },
   session: { count: 10_000 },
   memory: { records: 1_000_000, seedBatch: 1_000 },
+  global: {
+    records: 1_000_000,
+    streams: 100,
+    rounds: 3,
+    liveRate: 1_000,
+    liveCount: 10_000,
+    notifyCount: 10_000,
+    notifyStreams: 1_000,
+  },
 };
 
 /** `--quick`: small enough for CI, large enough that every code path runs. */
@@ -52,6 +71,15 @@ export const QUICK_PARAMS: Params = {
   read: { records: 2_000, passes: 1, pageSize: 2_000 },
   session: { count: 1_000 },
   memory: { records: 20_000, seedBatch: 1_000 },
+  global: {
+    records: 20_000,
+    streams: 20,
+    rounds: 1,
+    liveRate: 1_000,
+    liveCount: 1_000,
+    notifyCount: 1_000,
+    notifyStreams: 100,
+  },
 };
 
 /** The untimed warm-up round before the measured ones (JIT, prepared statements, pools, caches). */
@@ -76,6 +104,8 @@ export const TARGETS: Record<Workload, Target> = {
   // Compared with fencepost's own append-seq per-record rate; the brief sets no threshold.
   session: {},
   memory: {},
+  // Targets of the global workloads (catch-up ≥ 0.6 plain-pg, live p99 < 50 ms, notify cost ≥ 0.9): see global.ts.
+  global: {},
 };
 
 /** Workloads whose ratio against plain-pg means nothing (reported as n/a). */

@@ -30,6 +30,8 @@ export interface GlobalPage<T extends string | Uint8Array> {
   horizon: string;
   /** The page was cut by its limit: more records may be there below the horizon. */
   full: boolean;
+  /** Committed records (of some basin) wait at or above the horizon: it will move without a notification. */
+  pending: boolean;
 }
 
 const statements = new WeakMap<LogContext, Map<string, { name: string; text: string }>>();
@@ -55,12 +57,14 @@ export async function readAllPage<A extends ReadAs>(
     { types: as === 'bytes' ? textAsBytes : textAsStrings, rowMode: 'array' },
   );
   let horizon: string | undefined;
+  let pending = false;
   const records: GlobalRecord<Decoded<A>>[] = [];
   let last: Position = after;
   for (let i = 0; i < rows.length; i++) {
     const [key, streamId, seqNum, stream, timestamp, headers, headersText, body, text] = rows[i]!;
     if (streamId === null) {
       horizon = key;
+      pending = seqNum > 0;
       continue;
     }
     last = { key, streamId, seqNum };
@@ -78,7 +82,7 @@ export async function readAllPage<A extends ReadAs>(
   const full = records.length >= limit;
   // Not full: nothing below the horizon is left after `last`, so the next read may start at the horizon.
   const next = full || BigInt(horizon) <= BigInt(last.key) ? last : before(horizon);
-  return { records, next, horizon, full };
+  return { records, next, horizon, full, pending };
 }
 
 function statement(context: LogContext, filter: CheckedFilter): { name: string; text: string } {

@@ -5,7 +5,8 @@ import type { Position } from './cursor.js';
 
 /**
  * The global read, as one statement. Its first row holds the horizon (`pg_snapshot_xmin` of the statement's
- * own snapshot) in `key` and nulls elsewhere; then come up to `$5` records of basin `$4` strictly after the
+ * own snapshot) in `key`, in `seq_num` 1 when some committed record (of any basin) waits at or above the
+ * horizon, else 0, and nulls elsewhere; then come up to `$5` records of basin `$4` strictly after the
  * position (`$1`, `$2`, `$3`), in (commit_key, stream_id, seq_num) order, each with its stream's name, and
  * only records whose commit key is below the horizon: every transaction that wrote one of those has ended,
  * and every record committed later has a key at or above it (see migrations/0002_global_log.sql). Records
@@ -34,7 +35,9 @@ export function readAllStatement(schema: string, filter: CheckedFilter): Stateme
     name: `fencepost.${schema}.read-all${shape ? `-${shape}` : ''}.v1`,
     text: `
 with h as (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
-select h.horizon::text as key, null::bigint as stream_id, null::bigint as seq_num, null::text as stream,
+select h.horizon::text as key, null::bigint as stream_id,
+  (select count(*) from (select from ${records} w where w.commit_key >= h.horizon limit 1) p) as seq_num,
+  null::text as stream,
   null::bigint as timestamp, null::bytea[] as headers, null::text[] as headers_text, null::bytea as body,
   null::text as text
 from h

@@ -38,9 +38,9 @@ function follow(log: EventLog, options: FollowAllOptions<'string'> = {}) {
 }
 
 describe('followAll', () => {
-  it('wakes on appends from another pool (process) by notification, new streams included', async () => {
+  it('delivers appends from another pool (process): polling while busy, by NOTIFY once idle, new streams too', async () => {
     const prefix = uniqueName('wake');
-    // Polling once a minute: only a notification can deliver within the deadlines below.
+    // Polling once a minute when idle: only a notification can deliver the idle-time appends below.
     const follower = await connectAs('fp-global-wake', { pollIntervalMs: 60_000 });
     const writer = await connectAs('fp-global-writer');
     await writer.stream(`${prefix}-0`).append([{ body: 'first' }]);
@@ -50,12 +50,24 @@ describe('followAll', () => {
       // Every other append creates its stream (the create path notifies too).
       const name = i % 2 === 0 ? `${prefix}-${i}` : `${prefix}-0`;
       await writer.stream(name).append([{ body: `w${i}` }]);
-      await eventually(() => f.seen.length === i + 1, `record ${i} to arrive by notification`);
+      await eventually(() => f.seen.length === i + 1, `record ${i} to arrive`);
+    }
+    // Quiet for a while, the follower marks the basin watched: from then on only a NOTIFY can wake it.
+    for (let i = 21; i <= 23; i++) {
+      await eventually(async () => {
+        const { rows } = await admin.query(
+          `select 1 from "${fixture.log.schema}".basins
+           where name = 'default-basin' and watched_until > clock_timestamp()`,
+        );
+        return rows.length === 1;
+      }, 'the idle follower to mark the basin watched');
+      await writer.stream(`${prefix}-${i}`).append([{ body: `w${i}` }]);
+      await eventually(() => f.seen.length === i + 1, `record ${i} to arrive by notification`, 5000);
     }
     await f.stop();
     expect(f.seen.map((r) => r.body)).toEqual([
       'first',
-      ...Array.from({ length: 20 }, (_, i) => `w${i + 1}`),
+      ...Array.from({ length: 23 }, (_, i) => `w${i + 1}`),
     ]);
   });
 
