@@ -76,7 +76,7 @@ async function catchup(url: string, system: string, total: number): Promise<obje
   if (system === 'plain-pg') {
     const client = new pg.Client({ connectionString: url, options: '-c plan_cache_mode=force_generic_plan' });
     await client.connect();
-    const text = `select commit_key::text, stream_id, seq_num, timestamp, headers_text, body from "${GLOBAL_SCHEMA}".records
+    const text = `select commit_key::text as key, stream_id, seq_num, timestamp, headers_text, body from "${GLOBAL_SCHEMA}".records
       where (commit_key, stream_id, seq_num) > ($1::xid8, $2::bigint, $3::bigint)
       order by commit_key, stream_id, seq_num limit ${PAGE}`;
     const result = await withPeakRss(async () => {
