@@ -3,7 +3,9 @@
  * measured and every writer runs in a process of its own:
  *
  *   seed <url> <records> <streams>            appends the records (1,000 per append, 4 writers) to fp_global
- *   catchup <url> <system> <records>          reads them all: plain-pg (keyset SELECT), readAll, consumer
+ *   seed-emmett <url> <records> <streams>     the same events through Emmett's appendToStream (public schema)
+ *   catchup <url> <system> <records>          reads them all: plain-pg (keyset SELECT), readAll, consumer,
+ *                                             emmett (postgreSQLEventStoreConsumer with a reactor)
  *   live-follow <url> <system> <count>        follows (consumer or followAll) and measures append-to-handler
  *                                             latency of the next <count> records; says 'ready' when caught up
  *   live-write <url> <rate> <count>           appends <count> 1-record appends at <rate>/s, bodies timestamped
@@ -52,11 +54,60 @@ async function seed(url: string, total: number, streams: number): Promise<object
   };
 }
 
-async function withPeakRss(
-  fn: () => Promise<number>,
-): Promise<{ ms: number; records: number; peakRssMb: number; rssBeforeMb: number }> {
+async function seedEmmett(url: string, total: number, streams: number): Promise<object> {
+  const { getPostgreSQLEventStore } = await import('@event-driven-io/emmett-postgresql');
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  const store = getPostgreSQLEventStore(url, { connectionOptions: { pool } });
+  await store.schema.migrate();
+  const event = { type: EVENT_TYPE, data: JSON.parse(BODY) as Record<string, unknown> };
+  const batch = Array.from({ length: 1000 }, () => event);
+  const start = now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < total) {
+        const k = next;
+        next += batch.length;
+        await store.appendToStream(`seed-${(k / batch.length) % streams}`, batch.slice(0, total - k));
+      }
+    }),
+  );
+  await store.close();
+  await pool.end();
+  return {
+    ms: Math.round(now() - start),
+    method: `Emmett appendToStream, 1,000 events per append, 4 writers`,
+  };
+}
+
+/**
+ * Emmett's consumer with a no-op reactor, from the beginning until it has handled every event (its
+ * `stopWhen: { noMessagesLeft }` stops at the first short batch, which a held horizon can cause).
+ */
+async function emmettCatchup(url: string, total: number): Promise<number> {
+  const { postgreSQLEventStoreConsumer } = await import('@event-driven-io/emmett-postgresql');
+  const consumer = postgreSQLEventStoreConsumer({
+    connectionString: url,
+    pulling: { batchSize: PAGE, pullingFrequencyInMs: 0 },
+  });
+  let n = 0;
+  consumer.reactor({
+    processorId: `bench-${process.pid}`,
+    startFrom: 'BEGINNING',
+    eachMessage: async () => {
+      if (++n === total) void consumer.stop();
+    },
+  });
+  await consumer.start();
+  await consumer.close();
+  if (n !== total) throw new Error(`Emmett's consumer handled ${n} of ${total} events`);
+  return n;
+}
+
+async function withPeakRss(fn: () => Promise<number>): Promise<Record<string, number>> {
   global.gc?.();
   const before = process.memoryUsage.rss();
+  const heapBefore = process.memoryUsage().heapUsed;
   let peak = before;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
   const start = now();
@@ -64,11 +115,16 @@ async function withPeakRss(
   const ms = now() - start;
   clearInterval(timer);
   peak = Math.max(peak, process.memoryUsage.rss());
+  global.gc?.();
+  const mb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
+  // The heap after a GC at the end: what the read kept (a leak would grow it with the records read).
   return {
     ms: Math.round(ms),
     records,
-    peakRssMb: Math.round((peak / MB) * 10) / 10,
-    rssBeforeMb: Math.round((before / MB) * 10) / 10,
+    peakRssMb: mb(peak),
+    rssBeforeMb: mb(before),
+    heapBeforeMb: mb(heapBefore),
+    heapAfterGcMb: mb(process.memoryUsage().heapUsed),
   };
 }
 
@@ -98,6 +154,7 @@ async function catchup(url: string, system: string, total: number): Promise<obje
     await client.end();
     return result;
   }
+  if (system === 'emmett') return withPeakRss(() => emmettCatchup(url, total));
   const log = await connect(url, 4);
   let result;
   if (system === 'readAll') {
@@ -178,17 +235,33 @@ async function liveWrite(url: string, rate: number, count: number): Promise<obje
   const streams = 100;
   const start = now();
   const inFlight: Promise<unknown>[] = [];
+  const acks: number[] = [];
   for (let i = 0; i < count; i++) {
     const due = start + (i * 1000) / rate;
     const wait = due - now();
     if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-    inFlight.push(log.stream(`live-${i % streams}`).append([{ body: JSON.stringify({ sent: now(), i }) }]));
+    const sent = now();
+    inFlight.push(
+      log
+        .stream(`live-${i % streams}`)
+        .append([{ body: JSON.stringify({ sent, i }) }])
+        .then(() => acks.push(now() - sent)),
+    );
     if (inFlight.length >= 64) await Promise.all(inFlight.splice(0));
   }
   await Promise.all(inFlight);
   const ms = now() - start;
   await log.close();
-  return { appends: count, ms: Math.round(ms), achievedRate: Math.round((count / ms) * 1000) };
+  acks.sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 10) / 10;
+  // The append's own latency (to its ack) is part of append-to-handler: reported beside it.
+  return {
+    appends: count,
+    ms: Math.round(ms),
+    achievedRate: Math.round((count / ms) * 1000),
+    ackP50Ms: round(percentile(acks, 50)),
+    ackP99Ms: round(percentile(acks, 99)),
+  };
 }
 
 async function notifyAppend(url: string, count: number, streams: number): Promise<object> {
@@ -257,6 +330,8 @@ async function main(): Promise<object> {
   switch (role) {
     case 'seed':
       return seed(url, Number(a), Number(b));
+    case 'seed-emmett':
+      return seedEmmett(url, Number(a), Number(b));
     case 'catchup':
       return catchup(url, a, Number(b));
     case 'live-follow':

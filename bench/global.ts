@@ -65,8 +65,11 @@ const median = (xs: number[]): number => {
 
 export interface GlobalResult {
   records: number;
-  seed: Record<string, number | string>;
-  catchUp: Record<string, { rates: number[]; median: number; peakRssMb: number; ratio: number }>;
+  seed: Record<string, number | string | object>;
+  catchUp: Record<
+    string,
+    { rates: number[]; median: number; peakRssMb: number; heapAfterGcMb: number; ratio: number }
+  >;
   live: Record<string, Record<string, number>>;
   notify: { without: number[]; with: number[]; ratio: number };
   error?: string;
@@ -91,8 +94,21 @@ export async function runGlobal(
     result.seed = await spawn(['seed', url, String(p.records), String(p.streams)], timeout).result;
 
     const systems = ['plain-pg', 'readAll', 'consumer'];
+    if (p.emmett) {
+      log(`global: seeding ${p.records.toLocaleString('en-US')} events into Emmett`);
+      result.seed.emmett = (
+        await spawn(['seed-emmett', url, String(p.records), String(p.streams)], timeout).result
+      ).ms!;
+      systems.push('emmett');
+    }
+    // Untimed: hint bits, visibility map and statistics for every system alike (the first reader of fresh
+    // rows would otherwise pay for setting the hint bits).
+    const vacuum = new pg.Client({ connectionString: url });
+    await vacuum.connect();
+    await vacuum.query('vacuum (analyze)').finally(() => vacuum.end());
     const rates: Record<string, number[]> = Object.fromEntries(systems.map((s) => [s, []]));
     const peaks: Record<string, number> = {};
+    const heaps: Record<string, number> = {};
     for (let round = 0; round < p.rounds; round++) {
       const order = systems.map((_, i) => systems[(i + round) % systems.length]!);
       for (const system of order) {
@@ -101,6 +117,7 @@ export async function runGlobal(
           throw new Error(`catch-up ${system} read ${r.records} of ${p.records} records`);
         rates[system]!.push((r.records! / r.ms!) * 1000);
         peaks[system] = Math.max(peaks[system] ?? 0, r.peakRssMb!);
+        heaps[system] = Math.max(heaps[system] ?? 0, r.heapAfterGcMb!);
         log(
           `global round ${round + 1}/${p.rounds}  catch-up ${system.padEnd(9)} ${Math.round((r.records! / r.ms!) * 1000).toLocaleString('en-US')} records/s, peak RSS ${r.peakRssMb} MB`,
         );
@@ -112,6 +129,7 @@ export async function runGlobal(
         rates: rates[s]!.map(Math.round),
         median: Math.round(median(rates[s]!)),
         peakRssMb: peaks[s]!,
+        heapAfterGcMb: heaps[s]!,
         ratio: Math.round((median(rates[s]!) / base) * 100) / 100,
       };
     }
@@ -171,12 +189,12 @@ export function formatGlobal(r: GlobalResult): string {
   const lines = [`global log (${r.records.toLocaleString('en-US')} records)`];
   for (const [system, c] of Object.entries(r.catchUp)) {
     lines.push(
-      `  catch-up ${system.padEnd(9)} ${c.median.toLocaleString('en-US').padStart(10)} records/s  ${c.ratio.toFixed(2)}x plain-pg  peak RSS ${c.peakRssMb} MB`,
+      `  catch-up ${system.padEnd(9)} ${c.median.toLocaleString('en-US').padStart(10)} records/s  ${c.ratio.toFixed(2)}x plain-pg  peak RSS ${c.peakRssMb} MB, heap after GC ${c.heapAfterGcMb} MB`,
     );
   }
   for (const [system, l] of Object.entries(r.live)) {
     lines.push(
-      `  live ${system.padEnd(9)} append-to-handler p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms at ${l['writer.achievedRate']} appends/s`,
+      `  live ${system.padEnd(9)} append-to-handler p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms at ${l['writer.achievedRate']} appends/s (the appends' own ack p50 ${l['writer.ackP50Ms']} ms, p99 ${l['writer.ackP99Ms']} ms)`,
     );
   }
   if (r.notify.without.length > 0) {

@@ -37,6 +37,8 @@ export interface Params {
     liveCount: number;
     notifyCount: number;
     notifyStreams: number;
+    /** Also catch up with Emmett's consumer (seeding its own copy of the events). */
+    emmett: boolean;
   };
 }
 
@@ -59,6 +61,7 @@ export const FULL_PARAMS: Params = {
     liveCount: 10_000,
     notifyCount: 10_000,
     notifyStreams: 1_000,
+    emmett: true,
   },
 };
 
@@ -79,6 +82,7 @@ export const QUICK_PARAMS: Params = {
     liveCount: 1_000,
     notifyCount: 1_000,
     notifyStreams: 100,
+    emmett: true,
   },
 };
 

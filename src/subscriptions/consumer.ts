@@ -8,9 +8,9 @@ import type { ConsumerOptions, RunOptions } from './consumer-options.js';
 import { FOLLOW_PAGE_RECORDS } from './follow-all.js';
 import { tailWait, TailWaiter } from './tail-waiter.js';
 import { checkFilter, type CheckedFilter } from './global-filter.js';
-import { readAllPage } from './read-all-page.js';
+import { readAllPage, type GlobalPage } from './read-all-page.js';
 import type { GlobalRecord } from './types.js';
-import type { Cursor } from './cursor.js';
+import type { Cursor, Position } from './cursor.js';
 
 export type { ConsumerOptions, RunOptions } from './consumer-options.js';
 
@@ -99,30 +99,33 @@ export class Consumer<DB> {
     };
     let after = state.checkpoint.position;
     const tail = new TailWaiter(context, tailWait(this.basin, options));
+    const limit = Math.min(this.#batchSize, FOLLOW_PAGE_RECORDS);
+    const read = (from: Position) => readAllPage(context, this.basin, from, limit, this.#filter, 'string');
+    // After a full page the next one is read while the handler runs (it starts where this one ends, whatever
+    // the handler does); a failed read-ahead is simply read again.
+    let ahead: Promise<GlobalPage<string> | undefined> | undefined;
     try {
       while (!options.signal?.aborted && !context.state.closed) {
-        const page = await tail.read(() =>
-          readAllPage(
-            context,
-            this.basin,
-            after,
-            Math.min(this.#batchSize, FOLLOW_PAGE_RECORDS),
-            this.#filter,
-            'string',
-          ),
-        );
+        const page = (await ahead) ?? (await tail.read(() => read(after)));
+        ahead = undefined;
         if (page === undefined) continue;
         if (page.records.length > 0) {
+          if (page.full) ahead = read(page.next).catch(() => undefined);
           const moved = await applyBatch(state, page.records, page.next);
           // Moved elsewhere (a conflict with 'continue', or aborted): read from the checkpoint as it is.
           after = moved ? page.next : state.checkpoint.position;
-          if (!moved) continue;
+          if (!moved) {
+            await ahead;
+            ahead = undefined;
+            continue;
+          }
         } else {
           after = page.next;
         }
         await tail.settle(page);
       }
     } finally {
+      await ahead;
       tail.cancel();
     }
   }
