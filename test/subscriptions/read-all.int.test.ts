@@ -75,6 +75,7 @@ describe('readAll', () => {
         ],
       },
     ]);
+    await settled();
     const orders = await fixture.log.readAll({ filter: { streamPrefix: `${prefix}-orders-` } });
     expect(orders.records.map((r) => r.body)).toEqual(['placed', 'paid', 'placed-2']);
     const placed = await fixture.log.readAll({
