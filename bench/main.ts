@@ -20,6 +20,7 @@ import {
   type RunRecord,
 } from './harness.js';
 import { runMemory, SystemProcess } from './processes.js';
+import { formatGlobal, runGlobal, type GlobalResult } from './global.js';
 import {
   FULL_PARAMS,
   MEMORY_LIMIT_MB,
@@ -186,9 +187,16 @@ async function main(): Promise<number> {
       }
     }
 
+    let global: GlobalResult | undefined;
+    if (options.workloads.includes('global') && options.systems.includes('fencepost')) {
+      global = await runGlobal(db.url, params.global, log);
+      if (global.error) errors.push(`global: ${global.error}`);
+    }
+
     const summary = summarize(runs, { workloads: roundWorkloads, systems, checkTargets: !options.quick });
     const table = formatTable(summary, memory);
     console.log(`\n${table}\n`);
+    if (global) console.log(`${formatGlobal(global)}\n`);
     if (errors.length > 0) console.log(`errors:\n  ${errors.join('\n  ')}\n`);
 
     const finishedAt = new Date();
@@ -228,6 +236,7 @@ async function main(): Promise<number> {
       systems: Object.fromEntries(systems.map((s) => [s, { notes: workers.get(s)?.notes }])),
       summary,
       memory: memory ?? null,
+      global: global ?? null,
       runs,
       errors,
     });

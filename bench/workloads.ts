@@ -21,7 +21,7 @@ export const ROUND_WORKLOADS = [
   'commands-16',
 ] as const;
 export type RoundWorkload = (typeof ROUND_WORKLOADS)[number];
-export const WORKLOADS = [...ROUND_WORKLOADS, 'memory'] as const;
+export const WORKLOADS = [...ROUND_WORKLOADS, 'memory', 'global'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 /** Sizes of every workload. One object per mode, sent to the workers with each run. */
@@ -39,6 +39,18 @@ export interface Params {
   snapshots: { small: number; large: number; every: number; loads: number };
   /** commands-16: `count` commands over `aggregates` aggregates, `concurrency` in flight (append-16's shape). */
   commands: { count: number; streams: number; concurrency: number };
+  /** The global log (bench/global.ts): catch-up over `records`, live latency, notify cost. */
+  global: {
+    records: number;
+    streams: number;
+    rounds: number;
+    liveRate: number;
+    liveCount: number;
+    notifyCount: number;
+    notifyStreams: number;
+    /** Also catch up with Emmett's consumer (seeding its own copy of the events). */
+    emmett: boolean;
+  };
 }
 
 export const FULL_PARAMS: Params = {
@@ -55,6 +67,16 @@ export const FULL_PARAMS: Params = {
   load: { records: 10_000, passes: 3 },
   snapshots: { small: 100, large: 100_000, every: 100, loads: 20 },
   commands: { count: 10_000, streams: 1_000, concurrency: 16 },
+  global: {
+    records: 1_000_000,
+    streams: 100,
+    rounds: 3,
+    liveRate: 1_000,
+    liveCount: 10_000,
+    notifyCount: 10_000,
+    notifyStreams: 1_000,
+    emmett: true,
+  },
 };
 
 /** `--quick`: small enough for CI, large enough that every code path runs. */
@@ -69,6 +91,16 @@ export const QUICK_PARAMS: Params = {
   load: { records: 2_000, passes: 1 },
   snapshots: { small: 100, large: 5_000, every: 100, loads: 5 },
   commands: { count: 1_000, streams: 100, concurrency: 16 },
+  global: {
+    records: 20_000,
+    streams: 20,
+    rounds: 1,
+    liveRate: 1_000,
+    liveCount: 1_000,
+    notifyCount: 1_000,
+    notifyStreams: 100,
+    emmett: true,
+  },
 };
 
 /** The untimed warm-up round before the measured ones (JIT, prepared statements, pools, caches). */
@@ -100,6 +132,8 @@ export const TARGETS: Record<Workload, Target> = {
   // Loads per second of a 100,000-event aggregate at least half those of a 100-event one: at most twice the time.
   'snap-100k': { vsOwn: 0.5 },
   'commands-16': { vsEmmett: 2, vsOwn: 0.6 },
+  // Targets of the global workloads (catch-up ≥ 0.6 plain-pg, live p99 < 50 ms, notify cost ≥ 0.9): see global.ts.
+  global: {},
 };
 
 /** Workloads compared with another workload of fencepost's own (the `other` column). */

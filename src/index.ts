@@ -75,3 +75,27 @@ export type { CommandOptions, HandleOptions, CommandItem, Expectation } from './
 export type { CommandResult, MultiCommandResult } from './commands/command-result.js';
 export { ConcurrencyConflictError } from './commands/errors.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './commands/retry-policy.js';
+
+// The global log and durable consumers.
+export type { Cursor } from './subscriptions/cursor.js';
+export type { GlobalFilter } from './subscriptions/global-filter.js';
+export type {
+  GlobalRecord,
+  ReadAllOptions,
+  ReadAllBatch,
+  FollowAllOptions,
+  HorizonReport,
+  HorizonHolder,
+  StallReport,
+} from './subscriptions/types.js';
+export {
+  Consumer,
+  type ConsumerOptions,
+  type RunOptions,
+  type ConsumerRecord,
+  type ConsumerBatch,
+  type ConsumerHandler,
+} from './subscriptions/consumer.js';
+export { Consumers, type ConsumerInfo, type ParkedRecord } from './subscriptions/consumers.js';
+export { ConsumerConflictError, ConsumerHandlerError } from './subscriptions/errors.js';
+export { MAX_READ_ALL_RECORDS } from './subscriptions/read-all.js';

@@ -21,13 +21,26 @@ import { connectClient } from './connect-client.js';
 import { Basin } from './basin.js';
 import { Basins, DEFAULT_BASIN } from './basins.js';
 import { InvalidArgumentError, StorageError } from './errors.js';
-import type { LogContext, Statements } from './log-context.js';
+import { assertOpen, type LogContext, type Statements } from './log-context.js';
 import { checkBasinName, checkStreamName } from './names.js';
 import { readStatement, seekTimestampStatement } from './read-statement.js';
 import type { Stream } from './stream.js';
 import type { AppendAck } from './types.js';
 import { Sweeper } from './sweep.js';
 import { Watcher } from './watcher.js';
+import type { ReadAs } from './types.js';
+import { readAll } from '../subscriptions/read-all.js';
+import { followAll } from '../subscriptions/follow-all.js';
+import { horizonReport } from '../subscriptions/horizon.js';
+import type {
+  FollowAllOptions,
+  GlobalRecord,
+  HorizonReport,
+  ReadAllBatch,
+  ReadAllOptions,
+} from '../subscriptions/types.js';
+import { Consumer, type ConsumerOptions } from '../subscriptions/consumer.js';
+import { Consumers } from '../subscriptions/consumers.js';
 
 const connectOptionsSchema = z
   .object({
@@ -84,12 +97,15 @@ export class EventLog {
   readonly #sweeper: Sweeper;
   /** Create, list, configure and delete basins. */
   readonly basins: Basins;
+  /** List, reset and delete the durable consumers of the log's basins. */
+  readonly consumers: Consumers;
 
   private constructor(context: LogContext, ownsPool: boolean, defaultBasin: string, sweepIntervalMs: number) {
     this.#context = context;
     this.#ownsPool = ownsPool;
     this.#defaultBasin = defaultBasin;
     this.basins = new Basins(context);
+    this.consumers = new Consumers(context, defaultBasin);
     this.#sweeper = new Sweeper(context, sweepIntervalMs);
   }
 
@@ -214,6 +230,69 @@ export class EventLog {
   }
 
   /**
+   * Reads one page of a basin's global log: its records of every stream, in an order consistent with commit
+   * order (see README, "The global log and consumers"), after `after` (default: the start). Each record has
+   * its stream's name, seqNum and a cursor; the batch's `cursor` continues the read.
+   *
+   * @throws InvalidArgumentError for a bad cursor, count (1–10,000) or filter; StorageError.
+   * @example
+   * let { records, cursor } = await log.readAll({ count: 500, filter: { streamPrefix: 'orders-' } });
+   * ({ records, cursor } = await log.readAll({ after: cursor }));
+   */
+  async readAll<A extends ReadAs = 'string'>(
+    options: ReadAllOptions<A> = {},
+  ): Promise<ReadAllBatch<A extends 'bytes' ? Uint8Array : string>> {
+    return readAll(this.#context, this.#basinOf(options.basin), options);
+  }
+
+  /**
+   * Follows a basin's global log: catches up from `after` (default: the start), then delivers records as
+   * their transactions commit and the horizon passes them, until `signal` aborts or the log closes. A lost
+   * connection is retried from the last record delivered: no gap, no duplicate. A horizon held back by an open
+   * transaction is reported (`onStalled`, default a console.warn line), never skipped.
+   *
+   * @throws InvalidArgumentError (at once) for a bad cursor or filter.
+   * @example
+   * for await (const record of log.followAll({ after: saved, signal })) handle(record.stream, record.seqNum);
+   */
+  followAll<A extends ReadAs = 'string'>(
+    options: FollowAllOptions<A> = {},
+  ): AsyncIterable<GlobalRecord<A extends 'bytes' ? Uint8Array : string>> {
+    return followAll(this.#context, this.#basinOf(options.basin), options);
+  }
+
+  /**
+   * The cluster's commit horizon and the open transaction holding it (pid, state, age), if any.
+   *
+   * @throws StorageError.
+   * @example
+   * const { horizon, heldBy } = await log.horizon();
+   * if (heldBy && heldBy.ageMs! > 60_000) console.warn(`pid ${heldBy.pid} holds the global log back`);
+   */
+  async horizon(): Promise<HorizonReport> {
+    assertOpen(this.#context);
+    return horizonReport(this.#context);
+  }
+
+  /**
+   * A named durable consumer of a basin's global log; its checkpoint lives in Postgres (created on first run).
+   *
+   * @throws InvalidArgumentError for a bad name or options.
+   * @example
+   * await log.consumer('billing', { filter: { streamPrefix: 'orders-' } }).run(async (batch, trx) => {
+   *   for (const r of batch.records) await trx.insertInto('invoices').values({ ... }).execute();
+   * }, { signal });
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- handlers' tables are the user's to type
+  consumer<DB = any>(name: string, options: ConsumerOptions = {}): Consumer<DB> {
+    return new Consumer<DB>(this.#context, this.#basinOf(options.basin), name, options);
+  }
+
+  #basinOf(basin: string | undefined): string {
+    return basin === undefined ? this.#defaultBasin : checkBasinName(basin);
+  }
+
+  /**
    * Deletes records below each stream's trim point now, instead of waiting for the background sweep.
    * Returns how many were deleted.
    */
@@ -283,7 +362,7 @@ function sessionOptions(connectionString: string): string {
  * The pool as Kysely sees it: clients checked out with an error listener (see connectClient), and no `end`,
  * since Kysely ends its pool when destroyed and fencepost ends the pool itself, only when it owns it.
  */
-function poolForKysely(pool: pg.Pool): pg.Pool {
+export function poolForKysely(pool: pg.Pool): pg.Pool {
   return new Proxy(pool, {
     get(target, property, receiver) {
       if (property === 'end') return async () => undefined;

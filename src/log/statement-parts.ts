@@ -75,8 +75,22 @@ export function creatable(
 /** A new stream's config: its basin's default stream config. */
 export const defaultConfig = `coalesce(b.config -> 'defaultStreamConfig', '{}'::jsonb)`;
 
-/** A RETURNING column that NOTIFYs when a follower in another process watches the stream. */
+/**
+ * A RETURNING column that NOTIFYs when a follower in another process watches the stream, or its whole basin
+ * (`basins.watched_until`, set by basin-wide followers: see src/subscriptions/basin-watch.ts). The basin's
+ * mark is looked up only when the stream's is not set.
+ */
 export function notify(schema: string): string {
-  return `case when s.watched_until > clock_timestamp()
+  return `case when s.watched_until > clock_timestamp() or ${basinWatched(schema)}
       then pg_notify('${notifyChannel(schema)}', s.id::text)::text end as notified`;
+}
+
+/** The RETURNING column of a stream's creating append: NOTIFYs when a follower watches the stream's basin. */
+export function notifyCreated(schema: string): string {
+  return `case when ${basinWatched(schema)}
+      then pg_notify('${notifyChannel(schema)}', s.id::text)::text end as notified`;
+}
+
+function basinWatched(schema: string): string {
+  return `(select w.watched_until from ${qualified(schema, 'basins')} w where w.name = s.basin) > clock_timestamp()`;
 }

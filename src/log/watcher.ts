@@ -24,6 +24,8 @@ export class Watcher {
   readonly #byName = new Map<string, Set<Wake>>();
   readonly #byId = new Map<string, Set<Wake>>();
   readonly #marked = new Map<string, { id: string; at: number }>();
+  /** Basin-wide followers: woken by every append here and every notification (they filter by basin). */
+  readonly #any = new Set<Wake>();
   #listener: pg.PoolClient | undefined;
   #connecting: Promise<boolean> | undefined;
   #closed = false;
@@ -36,6 +38,29 @@ export class Watcher {
   /** Called after an append in this process committed. */
   appended(basin: string, stream: string): void {
     wakeAll(this.#byName.get(key(basin, stream)));
+    if (this.#any.size > 0) wakeAll(this.#any);
+  }
+
+  /**
+   * Subscribes to the next append anywhere: here, by notification (from a stream or basin marked watched),
+   * a lost LISTEN connection or close. For basin-wide followers, which re-read and filter by basin.
+   */
+  subscribeAny(): { woken: Promise<void>; cancel(): void } {
+    let wake!: Wake;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const cancel = () => void this.#any.delete(once);
+    const once = () => {
+      cancel();
+      wake();
+    };
+    this.#any.add(once);
+    if (this.#closed) once();
+    return { woken, cancel };
+  }
+
+  /** Makes sure this process LISTENs; false when it cannot (the caller then polls). */
+  async listen(): Promise<boolean> {
+    return !this.#closed && (await this.#listen());
   }
 
   /**
@@ -97,6 +122,7 @@ export class Watcher {
   async close(): Promise<void> {
     this.#closed = true;
     for (const wakes of [...this.#byName.values()]) wakeAll(wakes);
+    wakeAll(this.#any);
     await this.#connecting?.catch(() => undefined);
     const listener = this.#listener;
     this.#listener = undefined;
@@ -116,6 +142,7 @@ export class Watcher {
       const listener = client;
       listener.on('notification', (message) => {
         if (message.payload !== undefined) wakeAll(this.#byId.get(message.payload));
+        if (this.#any.size > 0) wakeAll(this.#any);
       });
       listener.on('error', () => this.#lost(listener));
       await listener.query(`listen "${notifyChannel(this.#schema)}"`);
@@ -137,6 +164,7 @@ export class Watcher {
     client.release(true);
     // Notifications may have been missed: every waiter re-reads, and the next wait listens again.
     for (const wakes of [...this.#byName.values()]) wakeAll(wakes);
+    wakeAll(this.#any);
   }
 }
 

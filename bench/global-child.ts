@@ -1,0 +1,360 @@
+/**
+ * The global-log workloads' child processes (see global.ts). One role per process, so that every system
+ * measured and every writer runs in a process of its own:
+ *
+ *   seed <url> <records> <streams>            appends the records (1,000 per append, 4 writers) to fp_global
+ *   seed-emmett <url> <records> <streams>     the same events through Emmett's appendToStream (public schema)
+ *   catchup <url> <system> <records>          reads them all: plain-pg (keyset SELECT), readAll, consumer,
+ *                                             emmett (postgreSQLEventStoreConsumer with a reactor)
+ *   live-follow <url> <system> <count>        follows (consumer or followAll) and measures append-to-handler
+ *                                             latency of the next <count> records; says 'ready' when caught up
+ *   live-write <url> <rate> <count>           appends <count> 1-record appends at <rate>/s, bodies timestamped
+ *   notify-append <url> <count> <streams>     16 in flight 1-record appends to existing streams; reports the rate
+ *   notify-follow <url>                       a basin-wide follower, until disconnected
+ *
+ * Each reports one JSON object over IPC.
+ */
+import pg from 'pg';
+import { BODY, EVENT_TYPE } from './workloads.js';
+
+export const GLOBAL_SCHEMA = 'fp_global';
+const MB = 1024 * 1024;
+const PAGE = 2000;
+
+const fencepost = () => import('../src/index.js');
+const connect = async (url: string, max = 4) =>
+  (await fencepost()).EventLog.connect({
+    connectionString: url,
+    max,
+    schema: GLOBAL_SCHEMA,
+    sweepIntervalMs: 0,
+  });
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+async function seed(url: string, total: number, streams: number): Promise<object> {
+  const log = await connect(url, 4);
+  const record = { body: BODY, headers: [['type', EVENT_TYPE]] as [string, string][] };
+  const batch = Array.from({ length: 1000 }, () => record);
+  const start = now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < total) {
+        const k = next;
+        next += batch.length;
+        await log.stream(`seed-${(k / batch.length) % streams}`).append(batch.slice(0, total - k));
+      }
+    }),
+  );
+  await log.close();
+  return {
+    ms: Math.round(now() - start),
+    method: `fencepost append, 1,000 records per append, 4 writers, ${streams} streams`,
+  };
+}
+
+async function seedEmmett(url: string, total: number, streams: number): Promise<object> {
+  const { getPostgreSQLEventStore } = await import('@event-driven-io/emmett-postgresql');
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  const store = getPostgreSQLEventStore(url, { connectionOptions: { pool } });
+  await store.schema.migrate();
+  const event = { type: EVENT_TYPE, data: JSON.parse(BODY) as Record<string, unknown> };
+  const batch = Array.from({ length: 1000 }, () => event);
+  const start = now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < total) {
+        const k = next;
+        next += batch.length;
+        await store.appendToStream(`seed-${(k / batch.length) % streams}`, batch.slice(0, total - k));
+      }
+    }),
+  );
+  await store.close();
+  await pool.end();
+  return {
+    ms: Math.round(now() - start),
+    method: `Emmett appendToStream, 1,000 events per append, 4 writers`,
+  };
+}
+
+/**
+ * Emmett's consumer with a no-op reactor, from the beginning until it has handled every event (its
+ * `stopWhen: { noMessagesLeft }` stops at the first short batch, which a held horizon can cause).
+ */
+async function emmettCatchup(url: string, total: number): Promise<number> {
+  const { postgreSQLEventStoreConsumer } = await import('@event-driven-io/emmett-postgresql');
+  const consumer = postgreSQLEventStoreConsumer({
+    connectionString: url,
+    pulling: { batchSize: PAGE, pullingFrequencyInMs: 0 },
+  });
+  let n = 0;
+  consumer.reactor({
+    processorId: `bench-${process.pid}`,
+    startFrom: 'BEGINNING',
+    eachMessage: async () => {
+      if (++n === total) void consumer.stop();
+    },
+  });
+  await consumer.start();
+  await consumer.close();
+  if (n !== total) throw new Error(`Emmett's consumer handled ${n} of ${total} events`);
+  return n;
+}
+
+async function withPeakRss(fn: () => Promise<number>): Promise<Record<string, number>> {
+  global.gc?.();
+  const before = process.memoryUsage.rss();
+  const heapBefore = process.memoryUsage().heapUsed;
+  let peak = before;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 100);
+  const start = now();
+  const records = await fn();
+  const ms = now() - start;
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage.rss());
+  global.gc?.();
+  const mb = (bytes: number) => Math.round((bytes / MB) * 10) / 10;
+  // The heap after a GC at the end: what the read kept (a leak would grow it with the records read).
+  return {
+    ms: Math.round(ms),
+    records,
+    peakRssMb: mb(peak),
+    rssBeforeMb: mb(before),
+    heapBeforeMb: mb(heapBefore),
+    heapAfterGcMb: mb(process.memoryUsage().heapUsed),
+  };
+}
+
+async function catchup(url: string, system: string, total: number): Promise<object> {
+  if (system === 'plain-pg') {
+    const client = new pg.Client({ connectionString: url, options: '-c plan_cache_mode=force_generic_plan' });
+    await client.connect();
+    const text = `select commit_key::text as key, stream_id, seq_num, timestamp, headers_text, body from "${GLOBAL_SCHEMA}".records
+      where (commit_key, stream_id, seq_num) > ($1::xid8, $2::bigint, $3::bigint)
+      order by commit_key, stream_id, seq_num limit ${PAGE}`;
+    const result = await withPeakRss(async () => {
+      let after: unknown[] = ['0', 0, -1];
+      let n = 0;
+      for (;;) {
+        const { rows } = await client.query<unknown[]>({
+          name: 'page',
+          text,
+          values: after,
+          rowMode: 'array',
+        });
+        if (rows.length === 0) return n;
+        n += rows.length;
+        const last = rows[rows.length - 1]!;
+        after = [last[0], last[1], last[2]];
+      }
+    });
+    await client.end();
+    return result;
+  }
+  if (system === 'emmett') return withPeakRss(() => emmettCatchup(url, total));
+  const log = await connect(url, 4);
+  let result;
+  if (system === 'readAll') {
+    result = await withPeakRss(async () => {
+      let cursor: string | undefined;
+      let n = 0;
+      let chars = 0;
+      for (;;) {
+        const page = await log.readAll({ after: cursor, count: PAGE });
+        if (page.records.length === 0) {
+          if (chars !== n * BODY.length)
+            throw new Error(`read ${chars} body characters, not ${n * BODY.length}`);
+          return n;
+        }
+        n += page.records.length;
+        for (const r of page.records) chars += r.body.length;
+        cursor = page.cursor;
+      }
+    });
+  } else {
+    const name = `bench-${process.pid}`;
+    result = await withPeakRss(async () => {
+      let n = 0;
+      const controller = new AbortController();
+      await log.consumer(name, { batchSize: PAGE }).run(
+        async (batch) => {
+          n += batch.records.length;
+          if (n >= total) controller.abort();
+        },
+        { signal: controller.signal },
+      );
+      return n;
+    });
+    await log.consumers.delete(name);
+  }
+  await log.close();
+  return result;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+}
+
+async function liveFollow(url: string, system: string, count: number): Promise<object> {
+  const log = await connect(url, 4);
+  const latencies: number[] = [];
+  const controller = new AbortController();
+  const take = (body: string) => {
+    latencies.push(now() - (JSON.parse(body) as { sent: number }).sent);
+    if (latencies.length >= count) controller.abort();
+  };
+  // Start at the end of the log (everything below the horizon counts as seen), then let the writer go.
+  const name = `live-${process.pid}`;
+  const end = await log.consumers.reset(name, { to: 'end' });
+  process.send?.({ ready: true });
+  const quiet = { signal: controller.signal, onStalled: () => undefined };
+  if (system === 'consumer') {
+    await log
+      .consumer(name, { batchSize: 1000 })
+      .run(async (batch) => batch.records.forEach((r) => take(r.body)), quiet);
+  } else {
+    for await (const r of log.followAll({ after: end, ...quiet })) take(r.body);
+  }
+  await log.consumers.delete(name);
+  await log.close();
+  latencies.sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 10) / 10;
+  return {
+    records: latencies.length,
+    p50Ms: round(percentile(latencies, 50)),
+    p99Ms: round(percentile(latencies, 99)),
+    maxMs: round(latencies[latencies.length - 1] ?? 0),
+  };
+}
+
+async function liveWrite(url: string, rate: number, count: number): Promise<object> {
+  const log = await connect(url, 16);
+  const streams = 100;
+  const start = now();
+  const inFlight: Promise<unknown>[] = [];
+  const acks: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const due = start + (i * 1000) / rate;
+    const wait = due - now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    const sent = now();
+    inFlight.push(
+      log
+        .stream(`live-${i % streams}`)
+        .append([{ body: JSON.stringify({ sent, i }) }])
+        .then(() => acks.push(now() - sent)),
+    );
+    if (inFlight.length >= 64) await Promise.all(inFlight.splice(0));
+  }
+  await Promise.all(inFlight);
+  const ms = now() - start;
+  await log.close();
+  acks.sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 10) / 10;
+  // The append's own latency (to its ack) is part of append-to-handler: reported beside it.
+  return {
+    appends: count,
+    ms: Math.round(ms),
+    achievedRate: Math.round((count / ms) * 1000),
+    ackP50Ms: round(percentile(acks, 50)),
+    ackP99Ms: round(percentile(acks, 99)),
+  };
+}
+
+async function notifyAppend(url: string, count: number, streams: number): Promise<object> {
+  const log = await connect(url, 16);
+  // The streams exist already (created untimed), so every timed append takes the update path.
+  await Promise.all(
+    Array.from({ length: streams }, (_, s) =>
+      log
+        .stream(`n-${s}`)
+        .append([{ body: BODY }])
+        .catch(() => undefined),
+    ),
+  );
+  const record = { body: BODY, headers: [['type', EVENT_TYPE]] as [string, string][] };
+  let next = 0;
+  const start = now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < count) {
+        const k = next++;
+        await log.stream(`n-${k % streams}`).append([record]);
+      }
+    }),
+  );
+  const ms = now() - start;
+  await log.close();
+  return { records: count, ms: Math.round(ms), rate: Math.round((count / ms) * 1000) };
+}
+
+async function notifyFollow(url: string): Promise<object> {
+  const log = await connect(url, 2);
+  const controller = new AbortController();
+  process.on('disconnect', () => controller.abort());
+  let n = 0;
+  const end = await log.consumers.reset(`nf-${process.pid}`, { to: 'end' });
+  await log.consumers.delete(`nf-${process.pid}`);
+  const following = (async () => {
+    for await (const r of log.followAll({
+      after: end,
+      signal: controller.signal,
+      onStalled: () => undefined,
+    })) {
+      void r;
+      n++;
+    }
+  })();
+  // Ready once the basin is marked watched (the follower's first wait at the horizon).
+  const check = new pg.Client({ connectionString: url });
+  await check.connect();
+  for (;;) {
+    const { rows } = await check.query(
+      `select 1 from "${GLOBAL_SCHEMA}".basins where watched_until > clock_timestamp()`,
+    );
+    if (rows.length > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  await check.end();
+  process.send?.({ ready: true });
+  await following;
+  await log.close();
+  return { followed: n };
+}
+
+async function main(): Promise<object> {
+  const [role, url, a, b] = process.argv.slice(2) as [string, string, string, string];
+  switch (role) {
+    case 'seed':
+      return seed(url, Number(a), Number(b));
+    case 'seed-emmett':
+      return seedEmmett(url, Number(a), Number(b));
+    case 'catchup':
+      return catchup(url, a, Number(b));
+    case 'live-follow':
+      return liveFollow(url, a, Number(b));
+    case 'live-write':
+      return liveWrite(url, Number(a), Number(b));
+    case 'notify-append':
+      return notifyAppend(url, Number(a), Number(b));
+    case 'notify-follow':
+      return notifyFollow(url);
+    default:
+      throw new Error(`unknown role ${role}`);
+  }
+}
+
+main().then(
+  (result) => {
+    process.send?.({ result });
+    process.disconnect?.();
+  },
+  (error: unknown) => {
+    process.send?.({ error: error instanceof Error ? error.message : String(error) });
+    process.exitCode = 1;
+    process.disconnect?.();
+  },
+);

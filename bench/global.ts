@@ -1,0 +1,207 @@
+/**
+ * The global log's workloads (`--only global`), each system and writer in a child process of its own
+ * (global-child.ts), in interleaved rounds:
+ *
+ * - catch-up: the seeded records read end to end by a plain keyset-paginated SELECT over the same rows (the
+ *   baseline), by `readAll` pages and by a consumer with a no-op handler; rate and peak RSS of each;
+ * - live: a consumer (and a followAll) in one process while another appends at a fixed rate: the latency
+ *   from the append's start to the handler, p50 and p99;
+ * - notify cost: 16-in-flight appends with no follower and with a basin-wide follower in another process
+ *   (which makes every append of the basin NOTIFY).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { GLOBAL_SCHEMA } from './global-child.js';
+import type { Params } from './workloads.js';
+
+const TSX = import.meta.resolve('tsx');
+const CHILD = fileURLToPath(new URL('./global-child.ts', import.meta.url));
+
+interface Child {
+  ready: Promise<void>;
+  result: Promise<Record<string, number>>;
+  process: ChildProcess;
+}
+
+function spawn(args: string[], timeoutMs: number): Child {
+  const child = fork(CHILD, args, {
+    execArgv: ['--import', TSX, '--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let onReady!: () => void;
+  const ready = new Promise<void>((resolve) => (onReady = resolve));
+  const result = new Promise<Record<string, number>>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`global-child ${args[0]} did not finish within ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    let answer: { result?: Record<string, number>; error?: string } | undefined;
+    child.on('message', (m: { ready?: boolean; result?: Record<string, number>; error?: string }) => {
+      if (m.ready) onReady();
+      else answer = m;
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      onReady();
+      if (answer?.result) resolve(answer.result);
+      else
+        reject(
+          new Error(`global-child ${args[0]}: ${answer?.error ?? `exited (${signal ?? `code ${code}`})`}`),
+        );
+    });
+  });
+  return { ready, result, process: child };
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0
+    ? NaN
+    : s.length % 2
+      ? s[(s.length - 1) / 2]!
+      : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+export interface GlobalResult {
+  records: number;
+  seed: Record<string, number | string | object>;
+  catchUp: Record<
+    string,
+    { rates: number[]; median: number; peakRssMb: number; heapAfterGcMb: number; ratio: number }
+  >;
+  live: Record<string, Record<string, number>>;
+  notify: { without: number[]; with: number[]; ratio: number };
+  error?: string;
+}
+
+/** Runs the global workloads; never throws (a failure is reported in `error`). */
+export async function runGlobal(
+  url: string,
+  p: Params['global'],
+  log: (line: string) => void,
+): Promise<GlobalResult> {
+  const result: GlobalResult = {
+    records: p.records,
+    seed: {},
+    catchUp: {},
+    live: {},
+    notify: { without: [], with: [], ratio: NaN },
+  };
+  const timeout = 900_000;
+  try {
+    log(`global: seeding ${p.records.toLocaleString('en-US')} records`);
+    result.seed = await spawn(['seed', url, String(p.records), String(p.streams)], timeout).result;
+
+    const systems = ['plain-pg', 'readAll', 'consumer'];
+    if (p.emmett) {
+      log(`global: seeding ${p.records.toLocaleString('en-US')} events into Emmett`);
+      result.seed.emmett = (
+        await spawn(['seed-emmett', url, String(p.records), String(p.streams)], timeout).result
+      ).ms!;
+      systems.push('emmett');
+    }
+    // Untimed: hint bits, visibility map and statistics for every system alike (the first reader of fresh
+    // rows would otherwise pay for setting the hint bits).
+    const vacuum = new pg.Client({ connectionString: url });
+    await vacuum.connect();
+    await vacuum.query('vacuum (analyze)').finally(() => vacuum.end());
+    const rates: Record<string, number[]> = Object.fromEntries(systems.map((s) => [s, []]));
+    const peaks: Record<string, number> = {};
+    const heaps: Record<string, number> = {};
+    for (let round = 0; round < p.rounds; round++) {
+      const order = systems.map((_, i) => systems[(i + round) % systems.length]!);
+      for (const system of order) {
+        const r = await spawn(['catchup', url, system, String(p.records)], timeout).result;
+        if (r.records !== p.records)
+          throw new Error(`catch-up ${system} read ${r.records} of ${p.records} records`);
+        rates[system]!.push((r.records! / r.ms!) * 1000);
+        peaks[system] = Math.max(peaks[system] ?? 0, r.peakRssMb!);
+        heaps[system] = Math.max(heaps[system] ?? 0, r.heapAfterGcMb!);
+        log(
+          `global round ${round + 1}/${p.rounds}  catch-up ${system.padEnd(9)} ${Math.round((r.records! / r.ms!) * 1000).toLocaleString('en-US')} records/s, peak RSS ${r.peakRssMb} MB`,
+        );
+      }
+    }
+    const base = median(rates['plain-pg']!);
+    for (const s of systems) {
+      result.catchUp[s] = {
+        rates: rates[s]!.map(Math.round),
+        median: Math.round(median(rates[s]!)),
+        peakRssMb: peaks[s]!,
+        heapAfterGcMb: heaps[s]!,
+        ratio: Math.round((median(rates[s]!) / base) * 100) / 100,
+      };
+    }
+
+    for (const system of ['consumer', 'followAll']) {
+      const follower = spawn(['live-follow', url, system, String(p.liveCount)], timeout);
+      await follower.ready;
+      const writer = spawn(['live-write', url, String(p.liveRate), String(p.liveCount)], timeout);
+      const [latency, written] = await Promise.all([follower.result, writer.result]);
+      result.live[system] = {
+        ...latency,
+        ...Object.fromEntries(Object.entries(written).map(([k, v]) => [`writer.${k}`, v])),
+      };
+      log(
+        `global live ${system}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms at ${written.achievedRate} appends/s`,
+      );
+    }
+
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      for (let round = 0; round < p.rounds; round++) {
+        for (const mode of round % 2 === 0 ? ['without', 'with'] : ['with', 'without']) {
+          await admin.query(`update "${GLOBAL_SCHEMA}".basins set watched_until = null`);
+          let follower: Child | undefined;
+          if (mode === 'with') {
+            follower = spawn(['notify-follow', url], timeout);
+            await follower.ready;
+          }
+          const r = await spawn(
+            ['notify-append', url, String(p.notifyCount), String(p.notifyStreams)],
+            timeout,
+          ).result;
+          follower?.process.kill('SIGKILL');
+          await follower?.result.catch(() => undefined);
+          result.notify[mode as 'with' | 'without'].push(r.rate!);
+          log(
+            `global round ${round + 1}/${p.rounds}  notify-cost ${mode.padEnd(7)} followers ${r.rate!.toLocaleString('en-US')} appends/s`,
+          );
+        }
+      }
+      await admin.query(`update "${GLOBAL_SCHEMA}".basins set watched_until = null`);
+    } finally {
+      await admin.end();
+    }
+    result.notify.ratio =
+      Math.round((median(result.notify.with) / median(result.notify.without)) * 100) / 100;
+  } catch (error) {
+    result.error = (error as Error).message;
+    log(`global: ERROR ${result.error}`);
+  }
+  return result;
+}
+
+/** The global workloads' lines of the bench table. */
+export function formatGlobal(r: GlobalResult): string {
+  const lines = [`global log (${r.records.toLocaleString('en-US')} records)`];
+  for (const [system, c] of Object.entries(r.catchUp)) {
+    lines.push(
+      `  catch-up ${system.padEnd(9)} ${c.median.toLocaleString('en-US').padStart(10)} records/s  ${c.ratio.toFixed(2)}x plain-pg  peak RSS ${c.peakRssMb} MB, heap after GC ${c.heapAfterGcMb} MB`,
+    );
+  }
+  for (const [system, l] of Object.entries(r.live)) {
+    lines.push(
+      `  live ${system.padEnd(9)} append-to-handler p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms at ${l['writer.achievedRate']} appends/s (the appends' own ack p50 ${l['writer.ackP50Ms']} ms, p99 ${l['writer.ackP99Ms']} ms)`,
+    );
+  }
+  if (r.notify.without.length > 0) {
+    lines.push(
+      `  notify cost: ${Math.round(median(r.notify.with)).toLocaleString('en-US')} appends/s with a basin follower, ${Math.round(median(r.notify.without)).toLocaleString('en-US')} without: ${r.notify.ratio.toFixed(2)}x`,
+    );
+  }
+  if (r.error) lines.push(`  ERROR ${r.error}`);
+  return lines.join('\n');
+}

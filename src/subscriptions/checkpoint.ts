@@ -1,0 +1,105 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { LogContext } from '../log/log-context.js';
+import type { Position } from './cursor.js';
+
+/** A consumer's stored checkpoint: the position it has handled up to, and the version a CAS compares. */
+export interface Checkpoint {
+  position: Position;
+  version: number;
+}
+
+interface Row {
+  commit_key: string;
+  stream_id: string;
+  seq_num: string;
+  version: string;
+}
+
+const toCheckpoint = (row: Row): Checkpoint => ({
+  position: { key: row.commit_key, streamId: Number(row.stream_id), seqNum: Number(row.seq_num) },
+  version: Number(row.version),
+});
+
+const consumers = (context: LogContext) => sql.id(context.schema, 'consumers');
+
+/**
+ * The consumer's checkpoint, created at the start of the basin when it has none. Internal.
+ *
+ * @throws StorageError-like pg errors (callers wrap them); a foreign-key violation when the basin is missing.
+ */
+export async function loadCheckpoint(context: LogContext, basin: string, name: string): Promise<Checkpoint> {
+  const table = consumers(context);
+  // Two instances creating it at once: the second's statement sees neither its insert nor the first's row,
+  // and looks again.
+  for (;;) {
+    const found = await tryLoad();
+    if (found) return found;
+  }
+  async function tryLoad(): Promise<Checkpoint | undefined> {
+    const { rows } = await sql<Row>`
+    with created as (
+      insert into ${table} (basin, name) values (${basin}, ${name}) on conflict (basin, name) do nothing
+      returning commit_key, stream_id, seq_num, version)
+    select commit_key::text, stream_id, seq_num, version from created
+    union all
+    select commit_key::text, stream_id, seq_num, version from ${table} where basin = ${basin} and name = ${name}
+    limit 1`.execute(context.db);
+    return rows[0] && toCheckpoint(rows[0]);
+  }
+}
+
+/**
+ * Moves the checkpoint to `to` inside `trx` if it is still at `expectedVersion` (a compare-and-set that takes
+ * the row lock, so a second instance waits for the first to end and then finds the version changed). Returns
+ * whether it moved.
+ */
+export async function advanceCheckpoint(
+  trx: Transaction<unknown> | Kysely<unknown>,
+  context: LogContext,
+  basin: string,
+  name: string,
+  expectedVersion: number,
+  to: Position,
+): Promise<boolean> {
+  const { rows } = await sql<{ version: string }>`
+    update ${consumers(context)} set commit_key = ${to.key}::xid8, stream_id = ${to.streamId},
+      seq_num = ${to.seqNum}, version = version + 1, last_error = null, updated_at = clock_timestamp()
+    where basin = ${basin} and name = ${name} and version = ${expectedVersion}
+    returning version`.execute(trx);
+  return rows.length === 1;
+}
+
+/** Records why the consumer stopped (best effort: the stop itself does not depend on it). */
+export async function recordFailure(
+  context: LogContext,
+  basin: string,
+  name: string,
+  message: string,
+): Promise<void> {
+  await sql`update ${consumers(context)} set last_error = ${message}, updated_at = clock_timestamp()
+    where basin = ${basin} and name = ${name}`.execute(context.db);
+}
+
+/** Stores a parked record (in the transaction that steps the checkpoint over it). */
+export async function parkRecord(
+  trx: Transaction<unknown>,
+  context: LogContext,
+  park: {
+    basin: string;
+    consumer: string;
+    stream: string;
+    seqNum: number;
+    position: Position;
+    attempts: number;
+    error: string;
+  },
+): Promise<void> {
+  await sql`insert into ${sql.id(context.schema, 'parked_records')}
+      (basin, consumer, stream, seq_num, commit_key, stream_id, attempts, error)
+    values (${park.basin}, ${park.consumer}, ${park.stream}, ${park.seqNum}, ${park.position.key}::xid8,
+      ${park.position.streamId}, ${park.attempts}, ${park.error})
+    on conflict (basin, consumer, stream, seq_num)
+      do update set attempts = excluded.attempts, error = excluded.error, parked_at = clock_timestamp()`.execute(
+    trx,
+  );
+}

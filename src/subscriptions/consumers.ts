@@ -1,0 +1,193 @@
+import { sql } from 'kysely';
+import { InvalidArgumentError, StorageError } from '../log/errors.js';
+import { assertOpen, type LogContext } from '../log/log-context.js';
+import { checkBasinName } from '../log/names.js';
+import { checkConsumerName } from './consumer-options.js';
+import { before, encodeCursor, parseCursor, START, type Cursor, type Position } from './cursor.js';
+
+/** Lag is counted up to this many records. */
+const LAG_COUNT_LIMIT = 100_000;
+
+/** A consumer as `log.consumers.list()` shows it. */
+export interface ConsumerInfo {
+  basin: string;
+  name: string;
+  /** Its checkpoint: it has handled every record up to here. */
+  cursor: Cursor;
+  /** Grows with every change of the checkpoint. */
+  version: number;
+  updatedAt: Date;
+  /** Why its handler stopped it last, until the next advance or reset. */
+  lastError: string | null;
+  /** Records it parked. */
+  parked: number;
+  /**
+   * Records of the basin after the checkpoint, whatever the consumer's filter (counted up to 100,000), and
+   * the age of the first of them in ms (0 when none).
+   */
+  lag: { records: number; ms: number };
+}
+
+/** A record a consumer parked. */
+export interface ParkedRecord {
+  stream: string;
+  seqNum: number;
+  /** How many times the handler failed on it. */
+  attempts: number;
+  error: string;
+  parkedAt: Date;
+}
+
+/**
+ * The durable consumers of a log's basins: list them with position and lag, reset or rewind one, delete one,
+ * see what one parked.
+ *
+ * @example
+ * for (const c of await log.consumers.list()) console.log(c.name, c.cursor, c.lag.records);
+ * await log.consumers.reset('billing', { to: 'start' });
+ */
+export class Consumers {
+  readonly #context: LogContext;
+  readonly #defaultBasin: string;
+
+  /** @internal */
+  constructor(context: LogContext, defaultBasin: string) {
+    this.#context = context;
+    this.#defaultBasin = defaultBasin;
+  }
+
+  /**
+   * The consumers of a basin (default: the log's), by name, with their position and lag.
+   *
+   * @throws InvalidArgumentError, StorageError.
+   */
+  async list(options: { basin?: string } = {}): Promise<ConsumerInfo[]> {
+    const basin = this.#basin(options.basin);
+    assertOpen(this.#context);
+    const { schema } = this.#context;
+    const { rows } = await sql<{
+      basin: string;
+      name: string;
+      commit_key: string;
+      stream_id: string;
+      seq_num: string;
+      version: string;
+      updated_at: Date;
+      last_error: string | null;
+      parked: string;
+      lag: string;
+      first_ts: string | null;
+    }>`
+      select c.basin, c.name, c.commit_key::text, c.stream_id, c.seq_num, c.version, c.updated_at, c.last_error,
+        (select count(*) from ${sql.id(schema, 'parked_records')} p where p.basin = c.basin and p.consumer = c.name) as parked,
+        (select count(*) from (select 1 from ${sql.id(schema, 'records')} r join ${sql.id(schema, 'streams')} s on s.id = r.stream_id
+          where (r.commit_key, r.stream_id, r.seq_num) > (c.commit_key, c.stream_id, c.seq_num)
+            and s.basin = c.basin and r.seq_num >= s.trim_point limit ${LAG_COUNT_LIMIT}) l) as lag,
+        (select r.timestamp from ${sql.id(schema, 'records')} r join ${sql.id(schema, 'streams')} s on s.id = r.stream_id
+          where (r.commit_key, r.stream_id, r.seq_num) > (c.commit_key, c.stream_id, c.seq_num)
+            and s.basin = c.basin and r.seq_num >= s.trim_point
+          order by r.commit_key, r.stream_id, r.seq_num limit 1) as first_ts
+      from ${sql.id(schema, 'consumers')} c where c.basin = ${basin} order by c.name`.execute(
+      this.#context.db,
+    );
+    return rows.map((row) => ({
+      basin: row.basin,
+      name: row.name,
+      cursor: encodeCursor({
+        key: row.commit_key,
+        streamId: Number(row.stream_id),
+        seqNum: Number(row.seq_num),
+      }),
+      version: Number(row.version),
+      updatedAt: row.updated_at,
+      lastError: row.last_error,
+      parked: Number(row.parked),
+      lag: {
+        records: Number(row.lag),
+        ms: row.first_ts === null ? 0 : Math.max(0, Date.now() - Number(row.first_ts)),
+      },
+    }));
+  }
+
+  /**
+   * Moves a consumer's checkpoint: to `'start'` (it handles everything again), to `'end'` (everything below
+   * the commit horizon counts as handled), or to a cursor (it continues after it). Creates the consumer
+   * there if it does not exist. A running instance finds out at its next batch (ConsumerConflictError, or it
+   * continues from here with `onConflict: 'continue'`). Returns the new cursor.
+   *
+   * @throws InvalidArgumentError for a bad name or cursor, StorageError.
+   */
+  async reset(name: string, options: { to: 'start' | 'end' | Cursor; basin?: string }): Promise<Cursor> {
+    checkConsumerName(name);
+    const basin = this.#basin(options?.basin);
+    const to = options?.to;
+    if (to === undefined) throw new InvalidArgumentError(`reset needs { to: 'start' | 'end' | cursor }`);
+    assertOpen(this.#context);
+    const position: Position | undefined =
+      to === 'start' ? START : to === 'end' ? undefined : parseCursor(to, 'reset to');
+    const { schema } = this.#context;
+    const { rows } = await sql<{ commit_key: string; stream_id: string; seq_num: string }>`
+      insert into ${sql.id(schema, 'consumers')} as c (basin, name, commit_key, stream_id, seq_num)
+      values (${basin}, ${name},
+        coalesce(${position?.key ?? null}::xid8, pg_snapshot_xmin(pg_current_snapshot())),
+        ${position?.streamId ?? 0}, ${position?.seqNum ?? -1})
+      on conflict (basin, name) do update set commit_key = excluded.commit_key, stream_id = excluded.stream_id,
+        seq_num = excluded.seq_num, version = c.version + 1, last_error = null, updated_at = clock_timestamp()
+      returning commit_key::text, stream_id, seq_num`
+      .execute(this.#context.db)
+      .catch((cause: unknown) => {
+        throw new StorageError(`resetting consumer ${JSON.stringify(name)} failed: ${String(cause)}`, {
+          cause,
+        });
+      });
+    const row = rows[0]!;
+    return encodeCursor(position ?? before(row.commit_key));
+  }
+
+  /**
+   * Deletes a consumer, its checkpoint and its parked records. Returns whether it existed.
+   *
+   * @throws InvalidArgumentError, StorageError.
+   */
+  async delete(name: string, options: { basin?: string } = {}): Promise<boolean> {
+    checkConsumerName(name);
+    const basin = this.#basin(options.basin);
+    assertOpen(this.#context);
+    const result = await sql`delete from ${sql.id(this.#context.schema, 'consumers')}
+      where basin = ${basin} and name = ${name}`.execute(this.#context.db);
+    return Number(result.numAffectedRows ?? 0) > 0;
+  }
+
+  /**
+   * The records a consumer parked, oldest first.
+   *
+   * @throws InvalidArgumentError, StorageError.
+   */
+  async parked(name: string, options: { basin?: string } = {}): Promise<ParkedRecord[]> {
+    checkConsumerName(name);
+    const basin = this.#basin(options.basin);
+    assertOpen(this.#context);
+    const { rows } = await sql<{
+      stream: string;
+      seq_num: string;
+      attempts: number;
+      error: string;
+      parked_at: Date;
+    }>`
+      select stream, seq_num, attempts, error, parked_at from ${sql.id(this.#context.schema, 'parked_records')}
+      where basin = ${basin} and consumer = ${name} order by parked_at, stream, seq_num`.execute(
+      this.#context.db,
+    );
+    return rows.map((r) => ({
+      stream: r.stream,
+      seqNum: Number(r.seq_num),
+      attempts: r.attempts,
+      error: r.error,
+      parkedAt: r.parked_at,
+    }));
+  }
+
+  #basin(basin: string | undefined): string {
+    return basin === undefined ? this.#defaultBasin : checkBasinName(basin);
+  }
+}

@@ -1,0 +1,65 @@
+import { FencepostError } from '../log/errors.js';
+import type { Cursor } from './cursor.js';
+
+/**
+ * A consumer's batch was not committed because its checkpoint changed meanwhile: another instance of the
+ * same consumer committed first, or the consumer was reset. The whole batch was rolled back; `cursor` and
+ * `version` are the checkpoint as it is now.
+ *
+ * @example
+ * catch (e) { if (e instanceof ConsumerConflictError) console.warn(`${e.consumer} moved on to ${e.cursor}`); }
+ */
+export class ConsumerConflictError extends FencepostError {
+  readonly consumer: string;
+  readonly basin: string;
+  readonly expectedVersion: number;
+  readonly version: number;
+  readonly cursor: Cursor;
+
+  constructor(basin: string, consumer: string, expectedVersion: number, version: number, cursor: Cursor) {
+    super(
+      'consumer_conflict',
+      `consumer ${JSON.stringify(consumer)} of basin ${JSON.stringify(basin)}: its checkpoint is at version ` +
+        `${version} (${cursor}), not ${expectedVersion} as this instance expected: another instance committed ` +
+        `first or the consumer was reset; this batch was rolled back`,
+    );
+    this.consumer = consumer;
+    this.basin = basin;
+    this.expectedVersion = expectedVersion;
+    this.version = version;
+    this.cursor = cursor;
+  }
+}
+
+/**
+ * A consumer's handler failed on a batch every time it was tried, so the consumer stopped there (nothing is
+ * skipped). `cursor` is its checkpoint: the batch starting at `stream`/`seqNum` just after it was not
+ * committed. `cause` is the handler's last error.
+ */
+export class ConsumerHandlerError extends FencepostError {
+  readonly consumer: string;
+  readonly basin: string;
+  readonly cursor: Cursor;
+  readonly stream: string;
+  readonly seqNum: number;
+  readonly attempts: number;
+
+  constructor(
+    at: { basin: string; consumer: string; cursor: Cursor; stream: string; seqNum: number; attempts: number },
+    cause: unknown,
+  ) {
+    super(
+      'consumer_handler_failed',
+      `consumer ${JSON.stringify(at.consumer)} of basin ${JSON.stringify(at.basin)} stopped at ${at.cursor}: ` +
+        `its handler failed ${at.attempts} time(s) on the batch starting at stream ${JSON.stringify(at.stream)} ` +
+        `seqNum ${at.seqNum}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+    this.consumer = at.consumer;
+    this.basin = at.basin;
+    this.cursor = at.cursor;
+    this.stream = at.stream;
+    this.seqNum = at.seqNum;
+    this.attempts = at.attempts;
+  }
+}

@@ -1,0 +1,147 @@
+import { StorageError } from '../log/errors.js';
+import type { LogContext } from '../log/log-context.js';
+import { waitFor } from '../log/wait.js';
+import { holdBasinMark } from './basin-watch.js';
+import { describeStall, stallReport } from './horizon.js';
+import type { GlobalPage } from './read-all-page.js';
+import type { StallReport } from './types.js';
+
+const MAX_BACKOFF_MS = 2000;
+const DEFAULT_STALL_AFTER_MS = 10_000;
+const HELD_POLL_FIRST_MS = 10;
+const HELD_POLL_MAX_MS = 250;
+/** While records keep coming, a follower at the horizon looks again this often, without notifications. */
+const ACTIVE_POLL_MS = 10;
+/** After this long without records, a follower marks its basin watched and waits for notifications. */
+const IDLE_AFTER_MS = 1000;
+
+/** What a page loop needs to know to wait at the horizon and report a stall. */
+export interface TailWait {
+  basin: string;
+  signal: AbortSignal | undefined;
+  stallAfterMs: number;
+  onStalled: (report: StallReport) => void;
+}
+
+/** The waiting part of a follow's options, with defaults. */
+export function tailWait(
+  basin: string,
+  options: { signal?: AbortSignal; stallAfterMs?: number; onStalled?: (report: StallReport) => void },
+): TailWait {
+  return {
+    basin,
+    signal: options.signal,
+    stallAfterMs: options.stallAfterMs ?? DEFAULT_STALL_AFTER_MS,
+    onStalled: options.onStalled ?? ((report) => console.warn(describeStall(report))),
+  };
+}
+
+/**
+ * The waiting at the horizon shared by followers and consumers: subscribe to wake-ups before each read once at
+ * the horizon (so no append falls between a read and the wait), retry failed reads with backoff, and report a
+ * horizon that stays put while records wait above it. Internal.
+ */
+export class TailWaiter {
+  readonly #context: LogContext;
+  readonly #wait: TailWait;
+  #subscription: { woken: Promise<void>; cancel(): void } | undefined;
+  #atTail = false;
+  #failures = 0;
+  #horizon = '';
+  #horizonSince = 0;
+  #reportedAt = 0;
+  /** While records wait above the horizon: the short poll (ms) until it moves; 0 otherwise. */
+  #heldPollMs = 0;
+  /** Releases this follower's hold on its basin's mark (held while idle). */
+  #release: (() => void) | undefined;
+  /** When a read last found records. */
+  #recordsAt = 0;
+
+  constructor(context: LogContext, wait: TailWait) {
+    this.#context = context;
+    this.#wait = wait;
+  }
+
+  /** Runs one read; undefined when it failed on a lost connection (after the backoff). */
+  async read<P>(fetch: () => Promise<P>): Promise<P | undefined> {
+    if (this.#atTail) this.#subscription = this.#context.watcher.subscribeAny();
+    try {
+      const page = await fetch();
+      this.#failures = 0;
+      return page;
+    } catch (error) {
+      this.#subscription?.cancel();
+      this.#subscription = undefined;
+      if (this.#wait.signal?.aborted || this.#context.state.closed) return undefined; // the loop ends
+      if (!(error instanceof StorageError)) throw error;
+      this.#failures++;
+      await waitFor(never, Math.min(MAX_BACKOFF_MS, 25 * 2 ** this.#failures), this.#wait.signal);
+      return undefined;
+    }
+  }
+
+  /** After a page was handled: go on at once if there may be more, else wait for a wake-up. */
+  async settle(page: GlobalPage<string | Uint8Array>): Promise<void> {
+    const subscription = this.#subscription;
+    this.#subscription = undefined;
+    if (page.horizon !== this.#horizon) {
+      this.#horizon = page.horizon;
+      this.#horizonSince = Date.now();
+      this.#heldPollMs = 0;
+    }
+    if (page.full || page.records.length > 0) {
+      subscription?.cancel();
+      this.#heldPollMs = 0;
+      this.#recordsAt = Date.now();
+      this.#release?.();
+      this.#release = undefined;
+      return;
+    }
+    if (!this.#atTail) {
+      // First time at the horizon: subscribe to wake-ups from now on, and read once more before waiting.
+      this.#atTail = true;
+      return;
+    }
+    // Records arrived lately: poll briefly and ask no one to notify (a NOTIFY in every append serializes
+    // commits). Quiet for a while: mark the basin watched, so that the next append from elsewhere notifies.
+    const active = Date.now() - this.#recordsAt < IDLE_AFTER_MS;
+    if (!active) this.#release ??= await holdBasinMark(this.#context, this.#wait.basin);
+    await this.#checkStall();
+    // Records committed above the horizon wait for an older transaction, which may end without a notification
+    // (a rollback, or no records written): look again soon, 10 ms and doubling, at most every 250 ms.
+    this.#heldPollMs = page.pending
+      ? Math.min(HELD_POLL_MAX_MS, this.#heldPollMs * 2 || HELD_POLL_FIRST_MS)
+      : 0;
+    const wait = active ? ACTIVE_POLL_MS : this.#heldPollMs || this.#context.pollIntervalMs;
+    await waitFor(
+      subscription?.woken ?? never,
+      Math.min(wait, this.#context.pollIntervalMs),
+      this.#wait.signal,
+    );
+    subscription?.cancel();
+  }
+
+  /** Drops the wake-ups and the basin mark (at the end of a follow). */
+  cancel(): void {
+    this.#subscription?.cancel();
+    this.#subscription = undefined;
+    this.#release?.();
+    this.#release = undefined;
+  }
+
+  async #checkStall(): Promise<void> {
+    const now = Date.now();
+    const { stallAfterMs } = this.#wait;
+    if (now - this.#horizonSince < stallAfterMs || now - this.#reportedAt < stallAfterMs) return;
+    this.#reportedAt = now;
+    try {
+      const report = await stallReport(this.#context, this.#wait.basin);
+      if (report.waitingRecords > 0 && report.horizon === this.#horizon) this.#wait.onStalled(report);
+    } catch {
+      // a failed report changes nothing: the next wait tries again
+      this.#reportedAt = 0;
+    }
+  }
+}
+
+const never = new Promise<void>(() => {});
