@@ -10,12 +10,12 @@ type Decoded<A extends ReadAs> = A extends 'bytes' ? Buffer : string;
 
 /**
  * A row of the read statement, as an array: the stream row (the one with a `start`) or a record, whose
- * `seqNum` and `timestamp` are null when they follow from the previous record's (see readStatement), and
- * whose headers come as pairs (see text-types.ts).
+ * `seqNum` is null when it is one past the previous record's (see readStatement), and whose headers come as
+ * pairs (see text-types.ts).
  */
 type ReadRow<T> = [
   seqNum: number | null,
-  timestamp: number | null,
+  timestamp: number,
   headers: [T, T][] | null,
   headersText: [T, T][] | null,
   body: T | null,
@@ -79,9 +79,9 @@ export async function readPage<A extends ReadAs>(
   const sizes: number[] = [];
   let last: SequencedRecord<Decoded<A>> | undefined;
   for (let r = 0; r < rows.length; r++) {
-    const [given, stamp, headers, headersText, body, text, begin, size] = rows[r]!;
+    const [given, timestamp, headers, headersText, body, text, begin, size] = rows[r]!;
     if (begin !== null) {
-      tail = { seqNum: given!, timestamp: stamp! };
+      tail = { seqNum: given!, timestamp };
       from = begin;
       continue;
     }
@@ -91,7 +91,7 @@ export async function readPage<A extends ReadAs>(
     }
     last = {
       seqNum,
-      timestamp: stamp ?? last!.timestamp,
+      timestamp,
       headers: headers ?? headersText ?? [],
       body: (text ?? body) as Decoded<A>,
     };

@@ -55,6 +55,25 @@ function byteaPairs<T>(element: (value: string) => T): (value: string) => [T, T]
   };
 }
 
+/**
+ * Strings are immutable, so a row whose header text is the previous row's (records of a stream mostly repeat
+ * theirs) reuses that row's names and values instead of cutting them out again; every record still gets
+ * pairs of its own, which its reader may change.
+ */
+function reusingLast(parse: (value: string) => [string, string][]): (value: string) => [string, string][] {
+  let lastText: string | undefined;
+  let lastPairs: [string, string][] = [];
+  return (value) => {
+    if (value !== lastText) {
+      lastPairs = parse(value);
+      lastText = value;
+    }
+    const result = new Array<[string, string]>(lastPairs.length);
+    for (let i = 0; i < result.length; i++) result[i] = [lastPairs[i]![0], lastPairs[i]![1]];
+    return result;
+  };
+}
+
 function pairsOf<T>(flat: T[]): [T, T][] {
   const result = new Array<[T, T]>(flat.length >> 1);
   for (let i = 0; i < result.length; i++) result[i] = [flat[2 * i]!, flat[2 * i + 1]!];
@@ -63,12 +82,11 @@ function pairsOf<T>(flat: T[]): [T, T][] {
 
 function typeSet(
   element: (value: string) => unknown,
-  text: (value: string) => unknown,
+  headersText: (value: string) => unknown,
 ): {
   getTypeParser(oid: number, format?: string): Parser;
 } {
   const headers = byteaPairs(element);
-  const headersText = textPairs(text);
   const fallback = pgLib.types.getTypeParser(OID.bytea) as Parser;
   return {
     getTypeParser(oid, format) {
@@ -82,7 +100,7 @@ function typeSet(
 }
 
 /** bytea as UTF-8 strings (invalid bytes replaced), header arrays as pairs of strings, bigints as numbers. */
-export const textAsStrings = typeSet(utf8, same);
+export const textAsStrings = typeSet(utf8, reusingLast(textPairs(same)));
 
 /** bytea as Buffers, header arrays as pairs of Buffers, bigints as numbers. */
-export const textAsBytes = typeSet(bytes, encoded);
+export const textAsBytes = typeSet(bytes, textPairs(encoded));
