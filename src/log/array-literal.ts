@@ -6,6 +6,8 @@
 
 /** `{1,2,3}`; a null element is NULL. */
 export function intArray(values: readonly (number | null)[]): string {
+  // join() writes numbers as String() does; only nulls need a word of their own.
+  if (!values.includes(null)) return `{${values.join(',')}}`;
   return `{${values.map((v) => (v === null ? 'NULL' : String(v))).join(',')}}`;
 }
 
@@ -14,8 +16,15 @@ export function boolArray(values: readonly boolean[]): string {
   return `{${values.map((v) => (v ? 't' : 'f')).join(',')}}`;
 }
 
-/** `{"a","b\"c"}`: every element quoted, backslashes and quotes escaped. */
+const NEEDS_ESCAPE = /[\\"]/;
+
+/**
+ * `{"a","b\"c"}`: every element quoted, backslashes and quotes escaped. The usual array has neither, which one
+ * scan of all elements at once finds out; then the elements go in as they are.
+ */
 export function textArray(values: readonly string[]): string {
+  if (values.length === 0) return '{}';
+  if (!NEEDS_ESCAPE.test(values.join(''))) return `{"${values.join('","')}"}`;
   return `{${values.map(quote).join(',')}}`;
 }
 

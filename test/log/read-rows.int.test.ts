@@ -92,6 +92,10 @@ describe('headers', () => {
     await stream.append(written.map((headers, i) => ({ body: `r${i}`, headers })));
     const records = await collect(stream.readSession({ seqNum: 0 }));
     expect(records.map((r) => r.headers)).toEqual(written);
+    // The same, one record per append (the single-record statement sends its header text its own way).
+    const single = fixture.log.stream(uniqueName('mixed-headers-single'));
+    for (const [i, headers] of written.entries()) await single.append([{ body: `r${i}`, headers }]);
+    expect((await collect(single.readSession({ seqNum: 0 }))).map((r) => r.headers)).toEqual(written);
     const asBytes = await collect(stream.readSession({ seqNum: 0, as: 'bytes' }));
     expect(
       asBytes.map((r) => r.headers.map(([n, v]) => [Buffer.from(n).toString(), Buffer.from(v).toString()])),
