@@ -54,7 +54,9 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
       'race-8':
         'append({ matchSeqNum: expected }); the next expected comes from the ack (end.seqNum) or from the ' +
         'SeqNumMismatchError (expectedSeqNum, the true tail): no separate read of the tail',
-      'read-10k': 'for await (const r of stream.readSession({ seqNum: 0 })): the catch-up iterator',
+      'read-10k':
+        'for await (const r of stream.readSession({ seqNum: 0 })): the catch-up iterator (pages of 2,000; ' +
+        'the next page is asked for while the current one is consumed)',
       session: 'appendSession(): submit every 1-record batch with matchSeqNum, await all acks, close()',
       'load-10k':
         'AggregateRepository.load: readSession pages, each record decoded (headers, JSON.parse, half upcast ' +

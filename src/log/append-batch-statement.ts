@@ -1,5 +1,5 @@
 import { qualified } from '../db/schema-name.js';
-import { boolArray, intArray, textArray } from './array-literal.js';
+import { boolArray, intArray, textArrays } from './array-literal.js';
 import { toBuffer } from './bytes.js';
 import type { EncodedBatch } from './encode-batch.js';
 import type { Head } from './log-context.js';
@@ -40,9 +40,9 @@ batch as (
   select b.ord::int as ord, b.client_ts, b.body_offset, b.body_length, b.size,
     coalesce(b.header_offset, (b.ord::int - 1) * 2 * $20::int) as header_offset,
     coalesce(b.header_count, $20::int) as header_count,
-    coalesce(b.utf8, true) as utf8
-  from unnest($10::bigint[], $5::int[], $6::int[], $8::int[], $9::int[], $17::int[], $18::boolean[])
-    with ordinality as b(client_ts, body_offset, body_length, header_offset, header_count, size, utf8, ord)
+    coalesce(b.utf8, true) as utf8, b.header_text
+  from unnest($10::bigint[], $5::int[], $6::int[], $8::int[], $9::int[], $17::int[], $18::boolean[], $19::text[])
+    with ordinality as b(client_ts, body_offset, body_length, header_offset, header_count, size, utf8, header_text, ord)
 ),
 upd as (${head === 'update' ? updateMany(schema, stamping) : createMany(schema, stamping)}),
 ins as (
@@ -50,7 +50,7 @@ ins as (
     (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key)
   select u.id, u.start + b.ord - 1, ${timestamp},
     case when b.header_count > 0 then ($7::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
-    case when b.header_count > 0 then ($19::text[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
+    case when b.header_count > 0 then b.header_text::text[] end,
     substring($4::bytea from b.body_offset + 1 for b.body_length),
     b.size,
     b.utf8,
@@ -98,7 +98,7 @@ export function appendParameters(
     batch.missingTimestamp,
     intArray(batch.sizes),
     batch.utf8.every(Boolean) ? null : boolArray(batch.utf8),
-    batch.headerText && textArray(batch.headerText),
+    batch.headerText && textArrays(batch.headerText, batch.headerOffsets, batch.headerCounts),
     uniform,
   ];
   if (marks) values.push(intArray(marks));

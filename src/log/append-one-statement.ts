@@ -1,4 +1,5 @@
 import { qualified } from '../db/schema-name.js';
+import { textArray } from './array-literal.js';
 import { toBuffer } from './bytes.js';
 import type { EncodedBatch } from './encode-batch.js';
 import type { Head } from './log-context.js';
@@ -74,6 +75,6 @@ export function appendOneParameters(
     batch.missingTimestamp,
     batch.sizes[0],
     batch.utf8[0],
-    batch.headers.length === 0 ? null : batch.headerText,
+    batch.headers.length === 0 || !batch.headerText ? null : textArray(batch.headerText),
   ];
 }

@@ -8,12 +8,16 @@ import type { ReadAs, SequencedRecord, StreamPosition } from './types.js';
 
 type Decoded<A extends ReadAs> = A extends 'bytes' ? Buffer : string;
 
-/** A row of the read statement, as an array: the stream row (the one with a `start`) or a record. */
+/**
+ * A row of the read statement, as an array: the stream row (the one with a `start`) or a record, whose
+ * `seqNum` is null when it is one past the previous record's (see readStatement), and whose headers come as
+ * pairs (see text-types.ts).
+ */
 type ReadRow<T> = [
-  seqNum: number,
+  seqNum: number | null,
   timestamp: number,
-  headers: T[] | null,
-  headersText: string[] | null,
+  headers: [T, T][] | null,
+  headersText: [T, T][] | null,
   body: T | null,
   text: string | null,
   start: number | null,
@@ -73,24 +77,25 @@ export async function readPage<A extends ReadAs>(
   let from = 0;
   const records: SequencedRecord<Decoded<A>>[] = [];
   const sizes: number[] = [];
+  let last: SequencedRecord<Decoded<A>> | undefined;
   for (let r = 0; r < rows.length; r++) {
-    const [seq, timestamp, headers, headersText, body, text, begin, size] = rows[r]!;
+    const [given, timestamp, headers, headersText, body, text, begin, size] = rows[r]!;
     if (begin !== null) {
-      tail = { seqNum: seq, timestamp };
+      tail = { seqNum: given!, timestamp };
       from = begin;
       continue;
     }
-    if (records.length > 0 && seq !== records[records.length - 1]!.seqNum + 1) {
-      throw new StorageError(
-        `read returned seqNum ${seq} after ${records[records.length - 1]!.seqNum}: records out of order`,
-      );
+    const seqNum = given ?? last!.seqNum + 1;
+    if (last !== undefined && seqNum !== last.seqNum + 1) {
+      throw new StorageError(`read returned seqNum ${seqNum} after ${last.seqNum}: records out of order`);
     }
-    records.push({
-      seqNum: seq,
+    last = {
+      seqNum,
       timestamp,
-      headers: pairs(headers ?? (headersText && fromText(headersText, as))),
+      headers: headers ?? headersText ?? [],
       body: (text ?? body) as Decoded<A>,
-    });
+    };
+    records.push(last);
     if (size !== null) sizes.push(size);
   }
   if (tail === undefined) {
@@ -130,16 +135,4 @@ async function createOnRead(context: LogContext, basin: string, stream: string):
   if (!found) throw new BasinNotFoundError(basin);
   if (!found.create_stream_on_read) throw new StreamNotFoundError(basin, stream);
   await new Streams(context, basin).createRow(stream);
-}
-
-/** Header names and values stored as text, as the caller asked for them. */
-function fromText<A extends ReadAs>(values: string[], as: A | undefined): Decoded<A>[] {
-  return (as === 'bytes' ? values.map((v) => Buffer.from(v, 'utf8')) : values) as Decoded<A>[];
-}
-
-function pairs<T>(flat: T[] | null): [T, T][] {
-  if (flat === null) return [];
-  const result = new Array<[T, T]>(flat.length >> 1);
-  for (let i = 0; i < result.length; i++) result[i] = [flat[2 * i]!, flat[2 * i + 1]!];
-  return result;
 }

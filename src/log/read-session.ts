@@ -37,18 +37,21 @@ export async function* readSession<A extends ReadAs = 'string'>(
   checkAs(options.as);
   const { signal } = options;
   let failures = 0;
-  const fetch = async (): Promise<Page<A extends 'bytes' ? Buffer : string> | undefined> => {
+  const fetch = async (
+    from: Start,
+    most: { count: number; bytes: number },
+  ): Promise<Page<A extends 'bytes' ? Buffer : string> | undefined> => {
     try {
       const page = await readPage(
         context,
         basin,
         stream,
-        start,
+        from,
         {
-          count: Math.min(count, PAGE_RECORDS),
-          bytes: Math.min(bytes, PAGE_BYTES),
+          count: Math.min(most.count, PAGE_RECORDS),
+          bytes: Math.min(most.bytes, PAGE_BYTES),
           until,
-          sizes: bytes !== Infinity,
+          sizes: most.bytes !== Infinity,
         },
         options.as,
       );
@@ -61,10 +64,13 @@ export async function* readSession<A extends ReadAs = 'string'>(
       return undefined;
     }
   };
+  // The next page, asked for while the caller still consumes this one (see readAhead).
+  let ahead: ReturnType<typeof fetch> | undefined;
   let first = true;
   let yielded = 0;
   while (count > 0 && bytes > 0 && !signal?.aborted) {
-    let page = await fetch();
+    let page = ahead ? await ahead : await fetch(start, { count, bytes });
+    ahead = undefined;
     if (page === undefined) continue;
     if (first) {
       first = false;
@@ -82,7 +88,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
       await context.watcher.prepare(basin, stream);
       const subscription = context.watcher.subscribe(basin, stream);
       try {
-        page = await fetch();
+        page = await fetch(start, { count, bytes });
         if (page === undefined) continue;
         if (page.records.length === 0) {
           await waitFor(subscription.woken, context.pollIntervalMs, signal);
@@ -91,6 +97,11 @@ export async function* readSession<A extends ReadAs = 'string'>(
       } finally {
         subscription.cancel();
       }
+    }
+    const next = readAhead(page, { count, bytes });
+    if (next) {
+      ahead = fetch(next.start, next);
+      ahead.catch(() => undefined); // awaited (and so thrown) only if the caller reads on
     }
     for (let i = 0; i < page.records.length; i++) {
       const record = page.records[i]!;
@@ -104,6 +115,27 @@ export async function* readSession<A extends ReadAs = 'string'>(
       if (signal?.aborted) return;
     }
   }
+}
+
+/**
+ * Where the next page starts and what it may hold, when this page ended before the tail because it was full:
+ * then the next page is certain to hold records, and asking for it now lets the server find them while the
+ * caller consumes this one (on two cores, the reads' server and client work overlap instead of alternating).
+ * Undefined at the tail (a follower waits there, and a read ends there after one more look, as before) and
+ * when the session's limits end with this page.
+ */
+function readAhead(
+  page: Page<string | Uint8Array>,
+  left: { count: number; bytes: number },
+): { start: Start; count: number; bytes: number } | undefined {
+  const last = page.records[page.records.length - 1];
+  if (last === undefined || last.seqNum + 1 >= page.tail.seqNum) return undefined;
+  if (page.records.length < Math.min(left.count, PAGE_RECORDS)) return undefined; // cut by bytes or until
+  let bytes = left.bytes;
+  for (const size of page.sizes) bytes -= size;
+  const count = left.count - page.records.length;
+  if (count <= 0 || bytes <= 0) return undefined;
+  return { start: { seqNum: last.seqNum + 1 }, count, bytes };
 }
 
 const never = new Promise<void>(() => {});

@@ -10,6 +10,11 @@ import { qualified } from '../db/schema-name.js';
  * limited rows. With `$8` (strings wanted), a body of valid UTF-8 without NUL comes as `text`, converted by the
  * server, and `body` is null: half the bytes of hex on the wire, and nothing to decode. Each record's metered
  * `size` comes only when asked for (`$9`).
+ *
+ * A record's `seq_num` is null when it is where it should be, one past the previous record's (the start plus
+ * its position): the client fills it in, and every field fewer per row is one string fewer for pg to decode
+ * and one number fewer to parse. The first record has its `seq_num`; a `seq_num` after it means a gap,
+ * which the client reports.
  */
 export function readStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
@@ -23,9 +28,11 @@ with s as (
 page as (
   select p.* from s cross join lateral (
     select r.seq_num, r.timestamp, r.headers, r.headers_text, r.body, r.body_utf8, r.size,
-      sum(r.size) over (order by r.seq_num) as cum
+      sum(r.size) over w as cum,
+      row_number() over w as ord
     from ${records} r
     where r.stream_id = s.id and r.seq_num >= s.start and r.seq_num < s.start + $5::bigint
+    window w as (order by r.seq_num rows unbounded preceding)
     order by r.seq_num
     limit $5
   ) p
@@ -34,11 +41,12 @@ select s.next_seq as seq_num, s.last_ts as timestamp, null::bytea[] as headers,
   null::text[] as headers_text, null::bytea as body, null::text as text, s.start, null::int as size
 from s
 union all
-select p.seq_num, p.timestamp, p.headers, p.headers_text,
+select case when p.ord > 1 and p.seq_num = s.start + p.ord - 1 then null else p.seq_num end,
+  p.timestamp, p.headers, p.headers_text,
   case when $8::boolean and p.body_utf8 then null else p.body end,
   case when $8::boolean and p.body_utf8 then convert_from(p.body, 'UTF8') end,
   null, case when $9::boolean then p.size end
-from page p
+from s, page p
 where ($7::bigint is null or p.timestamp < $7::bigint) and (p.cum <= $6::bigint or p.cum = p.size)`;
 }
 

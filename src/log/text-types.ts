@@ -2,8 +2,9 @@ import pgLib from 'pg';
 import { numericTypes } from './run-query.js';
 
 /*
- * Type parsers for reads: bytea and bytea[] decoded straight to what the caller asked for, strings or bytes,
- * while rows are parsed. The array parsers are specialised for what Postgres prints (see each), several times
+ * Type parsers for reads: bytea decoded straight to what the caller asked for, strings or bytes, while rows
+ * are parsed, and the header arrays (bytea[] and text[], names and values flattened) straight to
+ * `[name, value]` pairs. The array parsers are specialised for what Postgres prints (see each), several times
  * faster than pg's general array parser.
  */
 
@@ -16,44 +17,90 @@ const parseTextArray = pgLib.types.getTypeParser(
 ) as (value: string) => string[];
 
 /**
- * text[]: Postgres quotes an element only when it holds a quote, backslash, comma, brace or white space, is
- * empty, or reads NULL; without a quote in the output, a split on commas is exact. Else pg's parser.
+ * text[] as pairs: Postgres quotes an element only when it holds a quote, backslash, comma, brace or white
+ * space, is empty, or reads NULL; without a quote in the output, the elements are exactly what lies between
+ * the commas. Else pg's parser.
  */
-function textArray(value: string): string[] {
-  if (value === '{}') return [];
-  return value.includes('"') ? parseTextArray(value) : value.slice(1, -1).split(',');
+function textPairs<T>(element: (value: string) => T): (value: string) => [T, T][] {
+  return (value) => {
+    if (value.includes('"')) return pairsOf(parseTextArray(value).map(element));
+    const result: [T, T][] = [];
+    let at = 1;
+    while (at < value.length - 1) {
+      const comma = value.indexOf(',', at);
+      const next = value.indexOf(',', comma + 1);
+      const end = next === -1 ? value.length - 1 : next;
+      result.push([element(value.slice(at, comma)), element(value.slice(comma + 1, end))]);
+      at = end + 1;
+    }
+    return result;
+  };
 }
 
 const bytes = (value: string): Buffer => Buffer.from(value.slice(2), 'hex');
 const utf8 = (value: string): string => Buffer.from(value.slice(2), 'hex').toString('utf8');
+const same = (value: string): string => value;
+const encoded = (value: string): Buffer => Buffer.from(value, 'utf8');
 
-function byteaArray<T>(element: (value: string) => T): (value: string) => T[] {
+/** bytea[] as pairs: each element prints as "\\x<hex>": a quote, two backslashes and an x, then a quote. */
+function byteaPairs<T>(element: (value: string) => T): (value: string) => [T, T][] {
   return (value) => {
     if (value === '{}') return [];
-    const items = value.slice(1, -1).split(',');
-    // Each item is "\\x<hex>": a quote, two backslashes and an x before the hex, a quote after it.
-    return items.map((item) => element(item.slice(2, -1)));
+    return pairsOf(
+      value
+        .slice(1, -1)
+        .split(',')
+        .map((item) => element(item.slice(2, -1))),
+    );
   };
 }
 
-function typeSet(element: (value: string) => unknown): {
+/**
+ * Strings are immutable, so a row whose header text is the previous row's (records of a stream mostly repeat
+ * theirs) reuses that row's names and values instead of cutting them out again; every record still gets
+ * pairs of its own, which its reader may change.
+ */
+function reusingLast(parse: (value: string) => [string, string][]): (value: string) => [string, string][] {
+  let lastText: string | undefined;
+  let lastPairs: [string, string][] = [];
+  return (value) => {
+    if (value !== lastText) {
+      lastPairs = parse(value);
+      lastText = value;
+    }
+    const result = new Array<[string, string]>(lastPairs.length);
+    for (let i = 0; i < result.length; i++) result[i] = [lastPairs[i]![0], lastPairs[i]![1]];
+    return result;
+  };
+}
+
+function pairsOf<T>(flat: T[]): [T, T][] {
+  const result = new Array<[T, T]>(flat.length >> 1);
+  for (let i = 0; i < result.length; i++) result[i] = [flat[2 * i]!, flat[2 * i + 1]!];
+  return result;
+}
+
+function typeSet(
+  element: (value: string) => unknown,
+  headersText: (value: string) => unknown,
+): {
   getTypeParser(oid: number, format?: string): Parser;
 } {
-  const array = byteaArray(element);
+  const headers = byteaPairs(element);
   const fallback = pgLib.types.getTypeParser(OID.bytea) as Parser;
   return {
     getTypeParser(oid, format) {
       if (format === 'binary') return fallback;
       if (oid === OID.bytea) return element;
-      if (oid === OID.byteaArray) return array;
-      if (oid === OID.textArray) return textArray;
+      if (oid === OID.byteaArray) return headers;
+      if (oid === OID.textArray) return headersText;
       return numericTypes.getTypeParser(oid, 'text');
     },
   };
 }
 
-/** bytea and bytea[] as UTF-8 strings (invalid bytes replaced), bigints as numbers. */
-export const textAsStrings = typeSet(utf8);
+/** bytea as UTF-8 strings (invalid bytes replaced), header arrays as pairs of strings, bigints as numbers. */
+export const textAsStrings = typeSet(utf8, reusingLast(textPairs(same)));
 
-/** bytea and bytea[] as Buffers, bigints as numbers. */
-export const textAsBytes = typeSet(bytes);
+/** bytea as Buffers, header arrays as pairs of Buffers, bigints as numbers. */
+export const textAsBytes = typeSet(bytes, textPairs(encoded));
