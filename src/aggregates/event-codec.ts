@@ -76,16 +76,14 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
    *   a body that is not JSON, or data the schema refuses.
    */
   decode(record: SequencedRecord, stream: string): RecordedEvent<E> {
-    const flat: string[] = [];
-    for (const [name, value] of record.headers) flat.push(name, value);
-    return this.decodeRow(record.seqNum, record.timestamp, flat, record.body, stream);
+    return this.decodeRow(record.seqNum, record.timestamp, record.headers, record.body, stream);
   }
 
-  /** {@link decode} of a record given as its parts, header names and values flattened. @internal */
+  /** {@link decode} of a record given as its parts, headers as `[name, value]` pairs. @internal */
   decodeRow(
     seqNum: number,
     timestamp: number,
-    headers: readonly string[] | null,
+    headers: readonly (readonly [string, string])[] | null,
     body: string | null,
     stream: string,
   ): RecordedEvent<E> {
@@ -97,9 +95,8 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
     let causationId: string | undefined;
     let metadata: string | undefined;
     if (headers !== null) {
-      for (let i = 0; i < headers.length; i += 2) {
-        const value = headers[i + 1]!;
-        switch (headers[i]) {
+      for (const [name, value] of headers) {
+        switch (name) {
           case EVENT_HEADERS.type:
             type = value;
             break;

@@ -4,14 +4,14 @@ import { textAsStrings } from '../log/text-types.js';
 import { readEventsStatement } from './read-events-statement.js';
 
 /**
- * A record as loads see it: seqNum, flattened header names and values (text), body text, timestamp (the
+ * A record as loads see it: seqNum, headers as `[name, value]` pairs (text), body text, timestamp (the
  * statement's row as it is, with two unused columns: no copy per record).
  */
 export type EventRow = [
   seqNum: number,
   _b: null,
   _c: null,
-  headers: string[] | null,
+  headers: [string, string][] | null,
   body: string | null,
   timestamp: number,
 ];
@@ -32,7 +32,7 @@ type Row = [
   a: number,
   b: number | null,
   c: number | null,
-  headers: string[] | null,
+  headers: [string, string][] | null,
   body: string | null,
   timestamp: number,
 ];
