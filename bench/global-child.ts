@@ -81,7 +81,7 @@ async function seedEmmett(url: string, total: number, streams: number): Promise<
 }
 
 /**
- * Emmett's consumer with a no-op reactor, from the beginning until it has handled every event (its
+ * Emmett's consumer with a no-op batch reactor, from the beginning until it has handled every event (its
  * `stopWhen: { noMessagesLeft }` stops at the first short batch, which a held horizon can cause).
  */
 async function emmettCatchup(url: string, total: number): Promise<number> {
@@ -93,9 +93,13 @@ async function emmettCatchup(url: string, total: number): Promise<number> {
   let n = 0;
   consumer.reactor({
     processorId: `bench-${process.pid}`,
+    connectionOptions: { connectionString: url },
     startFrom: 'BEGINNING',
-    eachMessage: async () => {
-      if (++n === total) void consumer.stop();
+    // eachBatch, so that it checkpoints once per batch as fencepost's consumer does (eachMessage checkpoints
+    // every message: about 2,300 events/s here).
+    eachBatch: async (messages) => {
+      n += messages.length;
+      if (n >= total) void consumer.stop();
     },
   });
   await consumer.start();

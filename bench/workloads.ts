@@ -48,7 +48,10 @@ export interface Params {
     liveCount: number;
     notifyCount: number;
     notifyStreams: number;
-    /** Also catch up with Emmett's consumer (seeding its own copy of the events). */
+    /**
+     * Also catch up with Emmett's consumer (seeding its own copy of the events). Off: its eachMessage reactor
+     * checkpoints every message (~2,300 events/s here) and the eachBatch run did not finish cleanly in time.
+     */
     emmett: boolean;
   };
 }
@@ -75,7 +78,7 @@ export const FULL_PARAMS: Params = {
     liveCount: 10_000,
     notifyCount: 10_000,
     notifyStreams: 1_000,
-    emmett: true,
+    emmett: false,
   },
 };
 
@@ -99,7 +102,7 @@ export const QUICK_PARAMS: Params = {
     liveCount: 1_000,
     notifyCount: 1_000,
     notifyStreams: 100,
-    emmett: true,
+    emmett: false,
   },
 };
 
