@@ -9,7 +9,6 @@ import {
   creatable,
   defaultConfig,
   notify,
-  notifyCreated,
   NOW_MS,
   recordTimestamp,
 } from './statement-parts.js';
@@ -139,5 +138,5 @@ function createMany(schema: string, stamping: Stamping): string {
   ${creatable(schema, { token: 12, match: 11, missing: 16 })}
   on conflict (basin, name) do nothing
   returning s.id, 0::bigint as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
-    s.last_key, ${notifyCreated(schema)}`;
+    s.last_key, ${notify(schema, { created: true })}`;
 }

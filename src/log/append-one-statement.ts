@@ -9,7 +9,6 @@ import {
   creatable,
   defaultConfig,
   notify,
-  notifyCreated,
   NOW_MS,
   recordTimestamp,
 } from './statement-parts.js';
@@ -52,7 +51,7 @@ function createOne(schema: string): string {
     case when $9::bigint is null then 0 else least($9::bigint, 1) end, b.ts_mode, b.ts_uncapped, ${defaultConfig}
   ${creatable(schema, { token: 7, match: 6, missing: 10 })}
   on conflict (basin, name) do nothing
-  returning s.id, 0::bigint as start, s.last_ts, s.last_key, ${notifyCreated(schema)}`;
+  returning s.id, 0::bigint as start, s.last_ts, s.last_key, ${notify(schema, { created: true })}`;
 }
 
 /** The single-record statement's parameters. */

@@ -78,19 +78,12 @@ export const defaultConfig = `coalesce(b.config -> 'defaultStreamConfig', '{}'::
 /**
  * A RETURNING column that NOTIFYs when a follower in another process watches the stream, or its whole basin
  * (`basins.watched_until`, set by basin-wide followers: see src/subscriptions/basin-watch.ts). The basin's
- * mark is looked up only when the stream's is not set.
+ * mark is looked up only when the stream's is not set. A creating append passes `created`: a new stream has
+ * no mark of its own yet.
  */
-export function notify(schema: string): string {
-  return `case when s.watched_until > clock_timestamp() or ${basinWatched(schema)}
+export function notify(schema: string, { created = false } = {}): string {
+  const basinWatched = `(select w.watched_until from ${qualified(schema, 'basins')} w where w.name = s.basin) > clock_timestamp()`;
+  const watched = created ? basinWatched : `s.watched_until > clock_timestamp() or ${basinWatched}`;
+  return `case when ${watched}
       then pg_notify('${notifyChannel(schema)}', s.id::text)::text end as notified`;
-}
-
-/** The RETURNING column of a stream's creating append: NOTIFYs when a follower watches the stream's basin. */
-export function notifyCreated(schema: string): string {
-  return `case when ${basinWatched(schema)}
-      then pg_notify('${notifyChannel(schema)}', s.id::text)::text end as notified`;
-}
-
-function basinWatched(schema: string): string {
-  return `(select w.watched_until from ${qualified(schema, 'basins')} w where w.name = s.basin) > clock_timestamp()`;
 }
