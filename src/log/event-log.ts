@@ -25,10 +25,9 @@ import { assertOpen, type LogContext, type Statements } from './log-context.js';
 import { checkBasinName, checkStreamName } from './names.js';
 import { readStatement, seekTimestampStatement } from './read-statement.js';
 import type { Stream } from './stream.js';
-import type { AppendAck } from './types.js';
 import { Sweeper } from './sweep.js';
 import { Watcher } from './watcher.js';
-import type { ReadAs } from './types.js';
+import type { AppendAck, ReadAs } from './types.js';
 import { readAll } from '../subscriptions/read-all.js';
 import { followAll } from '../subscriptions/follow-all.js';
 import { horizonReport } from '../subscriptions/horizon.js';
@@ -223,7 +222,7 @@ export class EventLog {
     streams: readonly { basin?: string; stream: string }[],
   ): Promise<CommandRange[]> {
     const named = streams.map((s) => ({
-      basin: s.basin === undefined ? this.#defaultBasin : checkBasinName(s.basin),
+      basin: this.#basinOf(s.basin),
       stream: checkStreamName(s.stream),
     }));
     return lookupCommand(this.#context, commandId, named);
