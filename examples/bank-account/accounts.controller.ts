@@ -2,6 +2,7 @@ import { Body, Controller, Get, Headers, HttpCode, Inject, Param, Post } from '@
 import { AggregateNotFoundError } from '../../src/index.js';
 import { CommandBus, InjectAggregateRepository, type RepositoryOf } from '../../src/nest/index.js';
 import { Account } from './account.aggregate.js';
+import { accountView } from './account-view.js';
 import { type AccountView, DepositMoney, OpenAccount, WithdrawMoney } from './bank.commands.js';
 import { accountId, amountBody, idempotencyKey, openAccountBody, parse } from './bank.requests.js';
 
@@ -56,6 +57,6 @@ export class AccountsController {
     parse(accountId, id, 'id');
     const { state, version } = await this.accounts.load(id);
     if (version === 0) throw new AggregateNotFoundError(Account.name, id, this.accounts.streamName(id));
-    return { id, owner: state.owner, balance: state.balance, version };
+    return accountView({ id, state, version });
   }
 }

@@ -10,7 +10,7 @@ export const commandHandlerMarker = DiscoveryService.createDecorator<CommandType
  * Marks a provider as the handler of `command` (a class) for the {@link CommandBus}. The class must also be
  * listed in a module's `providers`; it is found at bootstrap through Nest's `DiscoveryService`. The handler's
  * `execute(command)` is called with the command instance. One handler per command class; a second one fails
- * the bootstrap with `DuplicateCommandHandlerError`.
+ * the bootstrap with `InvalidCommandHandlerError`.
  *
  * @example
  * @CommandHandler(OpenAccount)

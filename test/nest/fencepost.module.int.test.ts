@@ -58,6 +58,11 @@ function urlWithName(applicationName: string): string {
   return url.href;
 }
 
+/** The root module on the test database, without the background sweep. */
+function root() {
+  return FencepostModule.forRoot({ connectionString: db.connectionString, sweepIntervalMs: 0 });
+}
+
 async function compile(imports: Parameters<typeof Test.createTestingModule>[0]): Promise<TestingModule> {
   const module = await Test.createTestingModule(imports).compile();
   return module.init();
@@ -66,7 +71,7 @@ async function compile(imports: Parameters<typeof Test.createTestingModule>[0]):
 describe('FencepostModule.forRoot', () => {
   it('provides the EventLog and the CommandBus, and runs a command end to end', async () => {
     const module = await compile({
-      imports: [FencepostModule.forRoot({ connectionString: db.connectionString, sweepIntervalMs: 0 })],
+      imports: [root()],
       providers: [NoteHandler],
     });
     try {
@@ -159,7 +164,7 @@ describe('CommandBus', () => {
 
   it('says which command has no handler, and refuses plain objects', async () => {
     const module = await compile({
-      imports: [FencepostModule.forRoot({ connectionString: db.connectionString, sweepIntervalMs: 0 })],
+      imports: [root()],
       providers: [NoteHandler],
     });
     try {
@@ -184,7 +189,7 @@ describe('CommandBus', () => {
       }
     }
     const builder = Test.createTestingModule({
-      imports: [FencepostModule.forRoot({ connectionString: db.connectionString, sweepIntervalMs: 0 })],
+      imports: [root()],
       providers: [NoteHandler, SecondNoteHandler],
     });
     const module = await builder.compile();
@@ -203,7 +208,7 @@ describe('CommandBus', () => {
       }
     }
     const module = await Test.createTestingModule({
-      imports: [FencepostModule.forRoot({ connectionString: db.connectionString, sweepIntervalMs: 0 })],
+      imports: [root()],
       providers: [RequestScopedNoteHandler],
     }).compile();
     const error = await rejectionOf(module.init());
