@@ -6,7 +6,7 @@ import type { CommandOf, EventOfAggregate, StateOf } from '../aggregates/define-
 import type { CommandItem, CommandOptions, Expectation, HandleOptions } from './command-options.js';
 import type { CommandResult, MultiCommandResult } from './command-result.js';
 import { retryPolicy, type RetryPolicy } from './retry-policy.js';
-import { runCommands } from './run-commands.js';
+import { runCommands, type Repository } from './run-commands.js';
 import { StateCache } from './state-cache.js';
 import { InvalidArgumentError } from '../log/errors.js';
 
@@ -52,7 +52,7 @@ export class CommandHandler<State, E extends AnyEvent, Command> {
   readonly #log: EventLog;
   readonly #policy: RetryPolicy;
   readonly #cache: StateCache;
-  readonly #repositories = new Map<object, AggregateRepository<unknown, AnyEvent, unknown>>();
+  readonly #repositories = new Map<object, Repository>();
   /** The repository of this handler's aggregate. */
   readonly repository: AggregateRepository<State, E, Command>;
 
@@ -90,14 +90,7 @@ export class CommandHandler<State, E extends AnyEvent, Command> {
       command,
       expect,
     };
-    const { results } = await runCommands(
-      this.#log,
-      [item as unknown as CommandItem],
-      rest,
-      this.#policy,
-      (a) => this.#repositoryOf(a),
-      this.#cache,
-    );
+    const { results } = await this.#run([item as unknown as CommandItem], rest);
     return results[0] as CommandResult<State, E>;
   }
 
@@ -119,18 +112,15 @@ export class CommandHandler<State, E extends AnyEvent, Command> {
     items: { [K in keyof A]: ItemFor<A[K]> },
     options: CommandOptions = {},
   ): Promise<MultiCommandResult<ResultsOf<A>>> {
-    const outcome = await runCommands(
-      this.#log,
-      items as unknown as CommandItem[],
-      options,
-      this.#policy,
-      (a) => this.#repositoryOf(a),
-      this.#cache,
-    );
+    const outcome = await this.#run(items as unknown as CommandItem[], options);
     return outcome as unknown as MultiCommandResult<ResultsOf<A>>;
   }
 
-  #repositoryOf(aggregate: CommandItem['aggregate']): AggregateRepository<unknown, AnyEvent, unknown> {
+  #run(items: readonly CommandItem[], options: CommandOptions): ReturnType<typeof runCommands> {
+    return runCommands(this.#log, items, options, this.#policy, (a) => this.#repositoryOf(a), this.#cache);
+  }
+
+  #repositoryOf(aggregate: CommandItem['aggregate']): Repository {
     let repository = this.#repositories.get(aggregate);
     if (!repository) {
       repository = new AggregateRepository(this.#log, aggregate);

@@ -68,13 +68,16 @@ export async function appendMany(
   assertOpen(context);
   const request = encodeRequest(defaultBasin, items, options);
   // One record to one stream (most commands): the log's single-record statement plus the command's row.
-  if (request.count === 1 && request.batches[0]!.count === 1) {
+  // When it matched nothing, the fast paths below would match nothing either: the general statement
+  // finds out why.
+  const single = request.count === 1 && request.batches[0]!.count === 1;
+  if (single) {
     const acked = await appendOneRecord(context, items[0]!, request, options);
     if (acked) return acked;
   }
   // Appends expecting empty streams most often create them: try creating them with their records first
   // (one round trip), and append to existing streams when that cannot be done.
-  if (items.every((item) => item.matchSeqNum === 0)) {
+  else if (items.every((item) => item.matchSeqNum === 0)) {
     assertOpen(context);
     const rows = await run(context, context.statements.appendManyCreate, request.values, options);
     if (rows.length === request.count) return acks(context, request, rows);

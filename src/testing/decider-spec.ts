@@ -16,7 +16,7 @@ type ErrorClass = abstract new (...args: any[]) => Error;
  *   .given([{ type: 'AccountOpened', data: { owner: 'ada' } }])
  *   .when({ type: 'Deposit', amount: 5 })
  *   .then([{ type: 'Deposited', data: { amount: 5, currency: 'EUR' } }]);
- * DeciderSpec.for(Account).given([]).when({ type: 'Withdraw', amount: 5 }).thenThrows(AccountNotOpened);
+ * DeciderSpec.for(Account).given([]).when({ type: 'Withdraw', amount: 5 }).thenThrows(AccountNotOpen);
  */
 export class DeciderSpec<State, E extends AnyEvent, Command> {
   readonly #aggregate: AggregateDefinition<State, E, Command>;
