@@ -32,20 +32,32 @@ const connect = async (url: string, max = 4) =>
 
 const now = (): number => performance.timeOrigin + performance.now();
 
+/** Runs `writers` loops that take the next `step` of `total` items each turn and hand its offset to `write`. */
+async function writeInParallel(
+  writers: number,
+  total: number,
+  step: number,
+  write: (offset: number) => Promise<unknown>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: writers }, async () => {
+      while (next < total) {
+        const offset = next;
+        next += step;
+        await write(offset);
+      }
+    }),
+  );
+}
+
 async function seed(url: string, total: number, streams: number): Promise<object> {
   const log = await connect(url, 4);
   const record = { body: BODY, headers: [['type', EVENT_TYPE]] as [string, string][] };
   const batch = Array.from({ length: 1000 }, () => record);
   const start = now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < total) {
-        const k = next;
-        next += batch.length;
-        await log.stream(`seed-${(k / batch.length) % streams}`).append(batch.slice(0, total - k));
-      }
-    }),
+  await writeInParallel(4, total, batch.length, (k) =>
+    log.stream(`seed-${(k / batch.length) % streams}`).append(batch.slice(0, total - k)),
   );
   await log.close();
   return {
@@ -62,15 +74,8 @@ async function seedEmmett(url: string, total: number, streams: number): Promise<
   const event = { type: EVENT_TYPE, data: JSON.parse(BODY) as Record<string, unknown> };
   const batch = Array.from({ length: 1000 }, () => event);
   const start = now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < total) {
-        const k = next;
-        next += batch.length;
-        await store.appendToStream(`seed-${(k / batch.length) % streams}`, batch.slice(0, total - k));
-      }
-    }),
+  await writeInParallel(4, total, batch.length, (k) =>
+    store.appendToStream(`seed-${(k / batch.length) % streams}`, batch.slice(0, total - k)),
   );
   await store.close();
   await pool.end();
@@ -280,16 +285,8 @@ async function notifyAppend(url: string, count: number, streams: number): Promis
     ),
   );
   const record = { body: BODY, headers: [['type', EVENT_TYPE]] as [string, string][] };
-  let next = 0;
   const start = now();
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < count) {
-        const k = next++;
-        await log.stream(`n-${k % streams}`).append([record]);
-      }
-    }),
-  );
+  await writeInParallel(16, count, 1, (k) => log.stream(`n-${k % streams}`).append([record]));
   const ms = now() - start;
   await log.close();
   return { records: count, ms: Math.round(ms), rate: Math.round((count / ms) * 1000) };

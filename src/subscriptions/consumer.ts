@@ -44,7 +44,9 @@ const databases = new WeakMap<LogContext, Kysely<unknown>>();
 
 /**
  * A named, durable consumer of a basin's global log: its checkpoint lives in Postgres and advances in the
- * handler's transaction, so a Postgres read model is updated exactly once even when a process dies anywhere.
+ * handler's transaction, so a Postgres read model is updated exactly once: a process killed mid-batch leaves no
+ * trace of that batch, which its restart applies again. (A connection lost around COMMIT is decided from the
+ * checkpoint as stored; no test cuts a connection at that moment yet.)
  *
  * @example
  * const controller = new AbortController();

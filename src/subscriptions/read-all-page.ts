@@ -16,8 +16,8 @@ type Row<T> = [
   seqNum: number,
   stream: string,
   timestamp: number,
-  headers: T[] | null,
-  headersText: string[] | null,
+  headers: [T, T][] | null,
+  headersText: [T, T][] | null,
   body: T | null,
   text: string | null,
 ];
@@ -73,7 +73,7 @@ export async function readAllPage<A extends ReadAs>(
       stream,
       seqNum,
       timestamp,
-      headers: pairs(headers ?? (headersText && fromText(headersText, as))),
+      headers: headers ?? headersText ?? [],
       body: (text ?? body) as Decoded<A>,
       cursor: encodeCursor(last),
     });
@@ -92,15 +92,4 @@ function statement(context: LogContext, filter: CheckedFilter): { name: string; 
   let found = cache.get(shape);
   if (!found) cache.set(shape, (found = readAllStatement(context.schema, filter)));
   return found;
-}
-
-function fromText<A extends ReadAs>(values: string[], as: A | undefined): Decoded<A>[] {
-  return (as === 'bytes' ? values.map((v) => Buffer.from(v, 'utf8')) : values) as Decoded<A>[];
-}
-
-function pairs<T>(flat: T[] | null): [T, T][] {
-  if (flat === null) return [];
-  const result = new Array<[T, T]>(flat.length >> 1);
-  for (let i = 0; i < result.length; i++) result[i] = [flat[2 * i]!, flat[2 * i + 1]!];
-  return result;
 }

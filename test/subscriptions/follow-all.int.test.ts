@@ -1,10 +1,11 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventLog, FollowAllOptions, GlobalRecord, StallReport } from '../../src/index.js';
+import type { EventLog, StallReport } from '../../src/index.js';
 import { appendOneParameters, appendOneStatement } from '../../src/log/append-one-statement.js';
 import { encodeBatch } from '../../src/log/encode-batch.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
+import { followInBackground as follow } from './support/follow-in-background.js';
 
 const fixture = useEventLog();
 let admin: pg.Pool;
@@ -20,21 +21,6 @@ async function connectAs(
   const url = new URL(fixture.connectionString);
   url.searchParams.set('application_name', applicationName);
   return fixture.connect({ connectionString: url.toString(), max: 4, ...options });
-}
-
-function follow(log: EventLog, options: FollowAllOptions<'string'> = {}) {
-  const controller = new AbortController();
-  const seen: GlobalRecord[] = [];
-  const done = (async () => {
-    for await (const r of log.followAll({ ...options, signal: controller.signal })) seen.push(r);
-  })();
-  return {
-    seen,
-    stop: async () => {
-      controller.abort();
-      await done;
-    },
-  };
 }
 
 describe('followAll', () => {

@@ -5,11 +5,11 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GlobalRecord } from '../../src/index.js';
 import { appendOneParameters, appendOneStatement } from '../../src/log/append-one-statement.js';
 import { encodeBatch } from '../../src/log/encode-batch.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
+import { followInBackground } from './support/follow-in-background.js';
 
 const fixture = useEventLog();
 const BASIN = 'default-basin';
@@ -41,30 +41,13 @@ async function appendOn(c: pg.Client, stream: string, body: string): Promise<num
   return Number(rows[0]!.seq_num);
 }
 
-/** Follows the whole basin in the background, keeping what arrives. */
-function follower(filter?: { streamPrefix: string }) {
-  const controller = new AbortController();
-  const seen: GlobalRecord[] = [];
-  const done = (async () => {
-    for await (const r of fixture.log.followAll({ filter, signal: controller.signal })) seen.push(r);
-  })();
-  return {
-    seen,
-    bodies: () => seen.map((r) => r.body),
-    stop: async () => {
-      controller.abort();
-      await done;
-    },
-  };
-}
-
 describe('the late-commit race', () => {
   it('holds a follower back until the older transaction commits, then delivers both in order, once', async () => {
     const prefix = uniqueName('late');
     const [a, b] = [`${prefix}-a`, `${prefix}-b`];
     await fixture.log.stream(a).append([{ body: 'a0' }]);
     await fixture.log.stream(b).append([{ body: 'b0' }]);
-    const follow = follower({ streamPrefix: prefix });
+    const follow = followInBackground(fixture.log, { filter: { streamPrefix: prefix } });
     await eventually(() => follow.seen.length === 2, 'the catch-up');
 
     const t1 = await client();

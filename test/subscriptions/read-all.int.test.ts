@@ -78,6 +78,20 @@ describe('readAll', () => {
     await settled();
     const orders = await fixture.log.readAll({ filter: { streamPrefix: `${prefix}-orders-` } });
     expect(orders.records.map((r) => r.body)).toEqual(['placed', 'paid', 'placed-2']);
+    expect(orders.records.slice(0, 2).map((r) => r.headers)).toEqual([
+      [['type', 'OrderPlaced']],
+      [['type', 'OrderPaid']],
+    ]);
+    const asBytes = await fixture.log.readAll({
+      filter: { streamPrefix: `${prefix}-orders-2` },
+      as: 'bytes',
+    });
+    expect(asBytes.records.map((r) => r.headers)).toEqual([
+      [
+        [Buffer.from('type'), Buffer.from('OrderPlaced')],
+        [Buffer.from('raw'), Buffer.from([0xff, 0x00])],
+      ],
+    ]);
     const placed = await fixture.log.readAll({
       filter: { streamPrefix: prefix, header: { name: 'type', values: ['OrderPlaced', 'UserJoined'] } },
     });
