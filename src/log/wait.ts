@@ -14,3 +14,6 @@ export function waitFor(woken: Promise<void>, ms: number, signal?: AbortSignal):
     void woken.then(done);
   });
 }
+
+/** A wake-up that never comes: {@link waitFor}(NEVER, ms, signal) waits out `ms` or the signal. */
+export const NEVER = new Promise<void>(() => {});

@@ -1,6 +1,6 @@
 import { StorageError } from '../log/errors.js';
 import type { LogContext } from '../log/log-context.js';
-import { waitFor } from '../log/wait.js';
+import { NEVER, waitFor } from '../log/wait.js';
 import { holdBasinMark } from './basin-watch.js';
 import { describeStall, stallReport } from './horizon.js';
 import type { GlobalPage } from './read-all-page.js';
@@ -75,7 +75,7 @@ export class TailWaiter {
       if (this.#wait.signal?.aborted || this.#context.state.closed) return undefined; // the loop ends
       if (!(error instanceof StorageError)) throw error;
       this.#failures++;
-      await waitFor(never, Math.min(MAX_BACKOFF_MS, 25 * 2 ** this.#failures), this.#wait.signal);
+      await waitFor(NEVER, Math.min(MAX_BACKOFF_MS, 25 * 2 ** this.#failures), this.#wait.signal);
       return undefined;
     }
   }
@@ -114,7 +114,7 @@ export class TailWaiter {
       : 0;
     const wait = active ? ACTIVE_POLL_MS : this.#heldPollMs || this.#context.pollIntervalMs;
     await waitFor(
-      subscription?.woken ?? never,
+      subscription?.woken ?? NEVER,
       Math.min(wait, this.#context.pollIntervalMs),
       this.#wait.signal,
     );
@@ -143,5 +143,3 @@ export class TailWaiter {
     }
   }
 }
-
-const never = new Promise<void>(() => {});
