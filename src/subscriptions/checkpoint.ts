@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { BasinNotFoundError } from '../log/errors.js';
 import type { LogContext } from '../log/log-context.js';
 import type { Position } from './cursor.js';
 
@@ -7,6 +8,8 @@ export interface Checkpoint {
   position: Position;
   version: number;
 }
+
+const FOREIGN_KEY_VIOLATION = '23503';
 
 interface Row {
   commit_key: string;
@@ -25,14 +28,21 @@ const consumers = (context: LogContext) => sql.id(context.schema, 'consumers');
 /**
  * The consumer's checkpoint, created at the start of the basin when it has none. Internal.
  *
- * @throws StorageError-like pg errors (callers wrap them); a foreign-key violation when the basin is missing.
+ * @throws BasinNotFoundError when the basin is missing; pg's errors otherwise (callers wrap them).
  */
 export async function loadCheckpoint(context: LogContext, basin: string, name: string): Promise<Checkpoint> {
   const table = consumers(context);
   // Two instances creating it at once: the second's statement sees neither its insert nor the first's row,
   // and looks again.
   for (;;) {
-    const found = await tryLoad();
+    let found: Checkpoint | undefined;
+    try {
+      found = await tryLoad();
+    } catch (error) {
+      // The consumers row references its basin: a missing basin is a foreign-key violation.
+      if ((error as { code?: unknown }).code === FOREIGN_KEY_VIOLATION) throw new BasinNotFoundError(basin);
+      throw error;
+    }
     if (found) return found;
   }
   async function tryLoad(): Promise<Checkpoint | undefined> {

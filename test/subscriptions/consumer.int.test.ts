@@ -2,6 +2,7 @@ import { sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  BasinNotFoundError,
   ConsumerConflictError,
   ConsumerHandlerError,
   InvalidArgumentError,
@@ -56,6 +57,14 @@ async function runUntil(
 }
 
 describe('consumers', () => {
+  it('of a basin that does not exist fails with BasinNotFoundError naming it', async () => {
+    const error = await rejectionOf(
+      fixture.log.consumer(uniqueName('c'), { basin: 'no-such-basin-1' }).run(async () => undefined),
+    );
+    expect(error).toBeInstanceOf(BasinNotFoundError);
+    expect((error as BasinNotFoundError).basin).toBe('no-such-basin-1');
+  });
+
   it('applies each record once with its checkpoint, and a restart continues where it committed', async () => {
     const name = uniqueName('once');
     const prefix = uniqueName('once-s');
