@@ -39,6 +39,8 @@ export interface RecordsTable {
   size: number;
   /** The record's position in the global log (xid8, as text): see migrations/0002_global_log.sql. */
   commit_key: ColumnType<string, never, never>;
+  /** On an append's first record, how many records the append wrote: see migrations/0005_append_spans.sql. */
+  span: ColumnType<number | null, never, never>;
 }
 
 export interface Database {

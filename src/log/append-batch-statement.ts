@@ -46,14 +46,15 @@ batch as (
 upd as (${head === 'update' ? updateMany(schema, stamping) : createMany(schema, stamping)}),
 ins as (
   insert into ${qualified(schema, 'records')}
-    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key)
+    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key, span)
   select u.id, u.start + b.ord - 1, ${timestamp},
     case when b.header_count > 0 then ($7::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
     case when b.header_count > 0 then b.header_text::text[] end,
     substring($4::bytea from b.body_offset + 1 for b.body_length),
     b.size,
     b.utf8,
-    u.last_key
+    u.last_key,
+    case when b.ord = 1 then $3::int end
   from upd u, batch b${client ? ', clock c' : ''}
   ${client ? 'returning seq_num, timestamp' : ''}
 )

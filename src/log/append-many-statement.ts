@@ -149,14 +149,15 @@ function recordsAndCommand(schema: string): string {
 ),
 ins as (
   insert into ${qualified(schema, 'records')}
-    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key)
+    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key, span)
   select u.id, u.start + b.ord - u.first - 1, u.last_ts,
     case when b.header_count > 0 then ($15::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
     case when b.header_count > 0 then ($14::text[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
     substring($13::bytea from b.body_offset + 1 for b.body_length),
     b.size,
     b.utf8,
-    u.last_key
+    u.last_key,
+    case when b.ord = u.first + 1 then u.next_seq - u.start end
   from upd u join batch b on b.stream_ord = u.ord
 ),
 cmd as (

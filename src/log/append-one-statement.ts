@@ -24,8 +24,9 @@ export function appendOneStatement(schema: string, head: Head, also = ''): strin
   return `
 with upd as (${head === 'update' ? updateOne(schema) : createOne(schema)})${also}
 insert into ${qualified(schema, 'records')}
-  (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key)
-select u.id, u.start, u.last_ts, $4::bytea[], $13::text[], $3::bytea, $11::int, $12::boolean, u.last_key from upd u
+  (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key, span)
+select u.id, u.start, u.last_ts, $4::bytea[], $13::text[], $3::bytea, $11::int, $12::boolean, u.last_key, 1
+from upd u
 returning seq_num, timestamp`;
 }
 

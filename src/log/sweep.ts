@@ -54,13 +54,7 @@ export class Sweeper {
         const to = Number(stream.trim_point);
         while (from < to) {
           const upTo = Math.min(to, from + CHUNK);
-          const result = await db
-            .deleteFrom('records')
-            .where('stream_id', '=', stream.id)
-            .where('seq_num', '>=', String(from))
-            .where('seq_num', '<', String(upTo))
-            .executeTakeFirst();
-          deleted += Number(result.numDeletedRows);
+          deleted += await this.#delete(stream.id, from, upTo);
           from = upTo;
         }
         await db
@@ -70,6 +64,27 @@ export class Sweeper {
           .execute();
       }
     }
+  }
+
+  /**
+   * Deletes a stream's records in `[from, to)`. When that deletes the first record of an append that goes on
+   * at `to`, the record at `to` becomes the append's first, with the rest of its span, in the same statement:
+   * the global log finds an append's records through its first record (migrations/0005_append_spans.sql).
+   */
+  async #delete(streamId: string, from: number, to: number): Promise<number> {
+    const records = sql.id(this.#context.schema, 'records');
+    const { rows } = await sql<{ deleted: string }>`
+      with gone as (
+        delete from ${records} where stream_id = ${streamId} and seq_num >= ${from} and seq_num < ${to}
+        returning seq_num, span
+      ),
+      cut as (select max(seq_num + span) as stop from gone where span is not null),
+      moved as (
+        update ${records} r set span = c.stop - ${to}::bigint from cut c
+        where r.stream_id = ${streamId} and r.seq_num = ${to} and c.stop > ${to}::bigint
+      )
+      select count(*) as deleted from gone`.execute(this.#context.db);
+    return Number(rows[0]?.deleted ?? 0);
   }
 
   /** Trims records past their stream's retention age, and deletes streams empty for their deleteOnEmpty age. */

@@ -3,6 +3,7 @@ import { InvalidArgumentError, StorageError } from '../log/errors.js';
 import { assertOpen, type LogContext } from '../log/log-context.js';
 import { checkBasinName } from '../log/names.js';
 import { checkConsumerName } from './consumer-options.js';
+import { recordsAfter } from './records-after.js';
 import { before, encodeCursor, parseCursor, START, type Cursor, type Position } from './cursor.js';
 
 /** Lag is counted up to this many records. */
@@ -65,6 +66,7 @@ export class Consumers {
     const basin = this.#basin(options.basin);
     assertOpen(this.#context);
     const { schema } = this.#context;
+    const after = recordsAfter(schema, { key: 'c.commit_key', streamId: 'c.stream_id', seqNum: 'c.seq_num' });
     const { rows } = await sql<{
       basin: string;
       name: string;
@@ -80,13 +82,12 @@ export class Consumers {
     }>`
       select c.basin, c.name, c.commit_key::text, c.stream_id, c.seq_num, c.version, c.updated_at, c.last_error,
         (select count(*) from ${sql.id(schema, 'parked_records')} p where p.basin = c.basin and p.consumer = c.name) as parked,
-        (select count(*) from (select 1 from ${sql.id(schema, 'records')} r join ${sql.id(schema, 'streams')} s on s.id = r.stream_id
-          where (r.commit_key, r.stream_id, r.seq_num) > (c.commit_key, c.stream_id, c.seq_num)
-            and s.basin = c.basin and r.seq_num >= s.trim_point limit ${LAG_COUNT_LIMIT}) l) as lag,
-        (select r.timestamp from ${sql.id(schema, 'records')} r join ${sql.id(schema, 'streams')} s on s.id = r.stream_id
-          where (r.commit_key, r.stream_id, r.seq_num) > (c.commit_key, c.stream_id, c.seq_num)
-            and s.basin = c.basin and r.seq_num >= s.trim_point
-          order by r.commit_key, r.stream_id, r.seq_num limit 1) as first_ts
+        (select count(*) from (select 1 from ${sql.raw(after.from)}
+          where ${sql.raw(after.where)} and s.basin = c.basin and r.seq_num >= s.trim_point
+          limit ${LAG_COUNT_LIMIT}) l) as lag,
+        (select r.timestamp from ${sql.raw(after.from)}
+          where ${sql.raw(after.where)} and s.basin = c.basin and r.seq_num >= s.trim_point
+          order by f.commit_key, f.stream_id, r.seq_num limit 1) as first_ts
       from ${sql.id(schema, 'consumers')} c where c.basin = ${basin} order by c.name`.execute(
       this.#context.db,
     );

@@ -3,7 +3,7 @@ import type { LogContext } from '../log/log-context.js';
 import { runQuery } from '../log/run-query.js';
 import type { HorizonHolder, HorizonReport, StallReport } from './types.js';
 
-/** Waiting records are counted up to this many. */
+/** Waiting records are counted in up to this many appends. */
 const COUNT_LIMIT = 10_000;
 
 interface HolderRow {
@@ -75,7 +75,7 @@ function holder(row: HolderRow): HorizonHolder | null {
 
 /**
  * What holds a basin's followers back: the horizon report, plus the committed records of the basin waiting
- * at or above the horizon (counted up to 10,000) and the age of the oldest of them.
+ * at or above the horizon (counted in up to 10,000 appends) and the age of the oldest of them.
  *
  * @throws StorageError.
  */
@@ -83,13 +83,14 @@ export async function stallReport(context: LogContext, basin: string): Promise<S
   const [waiting] = await runQuery<{ horizon: string; n: number; oldest: number | null }>(
     context.pool,
     {
-      name: `fencepost.${context.schema}.waiting.v1`,
+      name: `fencepost.${context.schema}.waiting.v2`,
       text: `
 with h as (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
-select (select horizon from h)::text as horizon, count(*)::bigint as n, min(w.timestamp) as oldest from (
-  select r.timestamp from ${qualified(context.schema, 'records')} r
-  join ${qualified(context.schema, 'streams')} s on s.id = r.stream_id
-  where r.commit_key >= (select horizon from h) and s.basin = $1
+select (select horizon from h)::text as horizon, coalesce(sum(w.span), 0)::bigint as n,
+  min(w.timestamp) as oldest from (
+  select f.span, f.timestamp from ${qualified(context.schema, 'records')} f
+  join ${qualified(context.schema, 'streams')} s on s.id = f.stream_id
+  where f.span is not null and f.commit_key >= (select horizon from h) and s.basin = $1
   limit ${COUNT_LIMIT}) w`,
       values: [basin],
     },

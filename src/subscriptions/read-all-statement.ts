@@ -2,6 +2,7 @@ import { qualified } from '../db/schema-name.js';
 import type { Statement } from '../log/log-context.js';
 import type { CheckedFilter } from './global-filter.js';
 import type { Position } from './cursor.js';
+import { recordsAfter } from './records-after.js';
 
 /**
  * The global read, as one statement. Its first row holds the horizon (`pg_snapshot_xmin` of the statement's
@@ -20,7 +21,7 @@ import type { Position } from './cursor.js';
  */
 export function readAllStatement(schema: string, filter: CheckedFilter): Statement {
   const records = qualified(schema, 'records');
-  const streams = qualified(schema, 'streams');
+  const after = recordsAfter(schema, { key: '$1::xid8', streamId: '$2::bigint', seqNum: '$3::bigint' });
   const conditions: string[] = [];
   let next = 7;
   if (filter.streamPrefix !== null) conditions.push(`and starts_with(s.name, $${next++}::text)`);
@@ -40,8 +41,8 @@ export function readAllStatement(schema: string, filter: CheckedFilter): Stateme
     text: `
 with h as (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
 select h.horizon::text as key, null::bigint as stream_id,
-  (select count(*) from (select from ${records} w where w.commit_key >= (select horizon from h)
-    order by w.commit_key limit 1) p) as seq_num,
+  (select count(*) from (select from ${records} w where w.span is not null
+    and w.commit_key >= (select horizon from h) order by w.commit_key limit 1) p) as seq_num,
   null::text as stream,
   null::bigint as timestamp, null::bytea[] as headers, null::text[] as headers_text, null::bytea as body,
   null::text as text
@@ -51,14 +52,14 @@ union all
   case when $6::boolean and x.body_utf8 then null else x.body end,
   case when $6::boolean and x.body_utf8 then convert_from(x.body, 'UTF8') end
 from (
-  select r.commit_key, r.stream_id, r.seq_num, r.timestamp, r.headers, r.headers_text, r.body, r.body_utf8,
+  select f.commit_key, f.stream_id, r.seq_num, r.timestamp, r.headers, r.headers_text, r.body, r.body_utf8,
     s.name, s.trim_point
-  from ${records} r join ${streams} s on s.id = r.stream_id
-  where (r.commit_key, r.stream_id, r.seq_num) > ($1::xid8, $2::bigint, $3::bigint)
-    and r.commit_key < (select horizon from h)
+  from ${after.from}
+  where ${after.where}
+    and f.commit_key < (select horizon from h)
     and s.basin = $4::text
     ${conditions.join('\n    ')}
-  order by r.commit_key, r.stream_id, r.seq_num
+  order by f.commit_key, f.stream_id, r.seq_num
   offset 0) x
 where x.seq_num >= x.trim_point
 limit $5::int)`,

@@ -1,0 +1,42 @@
+import { qualified } from '../db/schema-name.js';
+import { MAX_BATCH_RECORDS } from '../log/limits.js';
+
+/** A position in the global log as three SQL expressions (parameters or columns). */
+export interface PositionSql {
+  key: string;
+  streamId: string;
+  seqNum: string;
+}
+
+/**
+ * The FROM and WHERE of "every record after a position, in global order": the records `r` (seq_num,
+ * timestamp, headers, headers_text, body, body_utf8) of the appends `f` (commit_key, stream_id, span) after
+ * `after`, with each one's stream `s`. Order them by `f.commit_key, f.stream_id, r.seq_num`.
+ *
+ * The global index holds one entry per append: its first record, which carries the append's `span` (see
+ * migrations/0005_append_spans.sql). So the appends are walked in the index, and each one's records are
+ * taken from the primary key: the first record itself when the append has one record (no second probe),
+ * else the span's range. An append that began at most a batch before the position may still have records
+ * after it, so the walk starts there, and the ranges start after the position.
+ */
+export function recordsAfter(schema: string, after: PositionSql): { from: string; where: string } {
+  const records = qualified(schema, 'records');
+  const streams = qualified(schema, 'streams');
+  const { key, streamId, seqNum } = after;
+  return {
+    from: `${records} f
+  join ${streams} s on s.id = f.stream_id
+  cross join lateral (
+    select f.seq_num, f.timestamp, f.headers, f.headers_text, f.body, f.body_utf8
+    where f.span = 1 and (f.commit_key, f.stream_id, f.seq_num) > (${key}, ${streamId}, ${seqNum})
+    union all
+    select r.seq_num, r.timestamp, r.headers, r.headers_text, r.body, r.body_utf8
+    from ${records} r
+    where f.span > 1 and r.stream_id = f.stream_id and r.seq_num < f.seq_num + f.span
+      and r.seq_num >= greatest(f.seq_num,
+        case when f.commit_key = ${key} and f.stream_id = ${streamId} then ${seqNum} + 1 else 0 end)
+  ) r`,
+    where: `f.span is not null
+    and (f.commit_key, f.stream_id, f.seq_num) > (${key}, ${streamId}, ${seqNum} - ${MAX_BATCH_RECORDS})`,
+  };
+}
