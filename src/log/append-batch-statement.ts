@@ -1,7 +1,7 @@
 import { qualified } from '../db/schema-name.js';
 import { boolArray, intArray, textArrays } from './array-literal.js';
 import { toBuffer } from './bytes.js';
-import type { EncodedBatch } from './encode-batch.js';
+import { runningTotals, type EncodedBatch } from './encode-batch.js';
 import type { Head } from './log-context.js';
 import {
   COMMIT_KEY,
@@ -18,12 +18,12 @@ import type { AppendOptions } from './types.js';
  * How a batch's timestamps are made. `arrival`: no record has a client timestamp, so every record gets the
  * same one, the database's clock raised to the stream's last timestamp (the stream's new last timestamp).
  * `client`: each record's timestamp is the running maximum of the batch's timestamps, raised to the stream's
- * last one before the batch (a window over the batch, and the timestamps at `$21` returned).
+ * last one before the batch (a window over the batch, and the timestamps at `$22` returned).
  */
 export type Stamping = 'arrival' | 'client';
 
 /**
- * The append of a batch. Its row: the start, the tail, and the timestamps at the 1-based positions `$21`
+ * The append of a batch. Its row: the start, the tail, and the timestamps at the 1-based positions `$22`
  * (`client` stamping only); none when a condition failed or the stream is missing.
  * Parameters: see {@link appendParameters}.
  */
@@ -39,14 +39,16 @@ batch as (
   select b.ord::int as ord, b.client_ts, b.body_offset, b.body_length, b.size,
     coalesce(b.header_offset, (b.ord::int - 1) * 2 * $20::int) as header_offset,
     coalesce(b.header_count, $20::int) as header_count,
-    coalesce(b.utf8, true) as utf8, b.header_text
-  from unnest($10::bigint[], $5::int[], $6::int[], $8::int[], $9::int[], $17::int[], $18::boolean[], $19::text[])
-    with ordinality as b(client_ts, body_offset, body_length, header_offset, header_count, size, utf8, header_text, ord)
+    coalesce(b.utf8, true) as utf8, b.header_text, b.end_bytes
+  from unnest($10::bigint[], $5::int[], $6::int[], $8::int[], $9::int[], $17::int[], $18::boolean[], $19::text[],
+      $21::int[])
+    with ordinality as b(client_ts, body_offset, body_length, header_offset, header_count, size, utf8, header_text,
+      end_bytes, ord)
 ),
 upd as (${head === 'update' ? updateMany(schema, stamping) : createMany(schema, stamping)}),
 ins as (
   insert into ${qualified(schema, 'records')}
-    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key, span)
+    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key, span, end_bytes)
   select u.id, u.start + b.ord - 1, ${timestamp},
     case when b.header_count > 0 then ($7::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
     case when b.header_count > 0 then b.header_text::text[] end,
@@ -54,13 +56,14 @@ ins as (
     b.size,
     b.utf8,
     u.last_key,
-    case when b.ord = 1 then $3::int end
+    case when b.ord = 1 then (u.next_seq - u.start)::int end,
+    u.base_bytes + b.end_bytes
   from upd u, batch b${client ? ', clock c' : ''}
   ${client ? 'returning seq_num, timestamp' : ''}
 )
 select u.start, u.next_seq, u.last_ts, ${
     client
-      ? '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($21::int[]))'
+      ? '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($22::int[]))'
       : 'null::bigint[]'
   } as marks
 from upd u`;
@@ -100,6 +103,7 @@ export function appendParameters(
     batch.utf8.every(Boolean) ? null : boolArray(batch.utf8),
     batch.headerText && textArrays(batch.headerText, batch.headerOffsets, batch.headerCounts),
     uniform,
+    intArray(runningTotals(batch.sizes)),
   ];
   if (marks) values.push(intArray(marks));
   return values;
@@ -114,6 +118,7 @@ function updateMany(schema: string, stamping: Stamping): string {
   return `
   update ${qualified(schema, 'streams')} s set
     next_seq = s.next_seq + $3,
+    bytes = s.bytes + ($21::int[])[cardinality($21::int[])],
     ${COMMIT_KEY},
     prev_last_ts = s.last_ts,
     last_ts = greatest(s.last_ts, ${last}),
@@ -122,7 +127,7 @@ function updateMany(schema: string, stamping: Stamping): string {
       (select max(least(t.target, s.next_seq + t.pos)) from unnest($14::bigint[], $15::int[]) as t(target, pos)))
   ${conditions({ token: 12, match: 11, missing: 16 })}
   returning s.id, s.next_seq - $3 as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
-    s.last_key, ${notify(schema)}`;
+    s.last_key, s.bytes - ($21::int[])[cardinality($21::int[])] as base_bytes, ${notify(schema)}`;
 }
 
 function createMany(schema: string, stamping: Stamping): string {
@@ -132,12 +137,12 @@ function createMany(schema: string, stamping: Stamping): string {
       : NOW_MS;
   return `
   insert into ${qualified(schema, 'streams')} as s
-    (basin, name, next_seq, last_key, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
-  select $1, $2, $3, pg_current_xact_id(), ${last}, coalesce($13::text, ''),
+    (basin, name, next_seq, bytes, last_key, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
+  select $1, $2, $3, ($21::int[])[cardinality($21::int[])], pg_current_xact_id(), ${last}, coalesce($13::text, ''),
     coalesce((select max(least(t.target, t.pos)) from unnest($14::bigint[], $15::int[]) as t(target, pos)), 0),
     b.ts_mode, b.ts_uncapped, ${defaultConfig}
   ${creatable(schema, { token: 12, match: 11, missing: 16 })}
   on conflict (basin, name) do nothing
   returning s.id, 0::bigint as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
-    s.last_key, ${notify(schema, { created: true })}`;
+    s.last_key, 0::bigint as base_bytes, ${notify(schema, { created: true })}`;
 }

@@ -30,7 +30,7 @@ const INPUT = `  select i.basin, i.name, i.match, i.token, i.count, i.ord::int a
  * tokens, $5 record counts. Per record, grouped by stream in the same order: $6 stream ordinals (1-based),
  * $7 body offsets, $8 body lengths, $9 header offsets, $10 header counts, $11 metered sizes, $12 UTF-8
  * flags; $13 the bodies, $14 headers as text or $15 as bytes (flattened name, value pairs); $16 the command
- * id or null. Rows: one per existing stream named, with `start` null when nothing was written.
+ * id or null; $17 where each record ends in its stream's part of the append, in metered bytes. Rows: one per existing stream named, with `start` null when nothing was written.
  */
 export function appendManyStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
@@ -50,13 +50,14 @@ go as (
 upd as (
   update ${streams} s set
     next_seq = s.next_seq + l.count,
+    bytes = s.bytes + ($17::int[])[l.first + l.count],
     ${COMMIT_KEY},
     prev_last_ts = s.last_ts,
     last_ts = greatest(s.last_ts, ${NOW_MS})
   from locked l, go g
   where s.id = l.id and g.ok
   returning s.id, l.ord, l.first, s.next_seq - l.count as start, s.next_seq, s.last_ts, s.last_key,
-    ${notify(schema)}
+    s.bytes - ($17::int[])[l.first + l.count] as base_bytes, ${notify(schema)}
 ),
 ${recordsAndCommand(schema)}
 select l.ord, l.next_seq as current_seq, l.fencing_token, l.ts_mode, u.start, u.next_seq, u.last_ts
@@ -91,6 +92,7 @@ export function appendManyOneStatement(schema: string): string {
 with upd as (
   update ${qualified(schema, 'streams')} s set
     next_seq = s.next_seq + ($5::int[])[1],
+    bytes = s.bytes + ($17::int[])[($5::int[])[1]],
     ${COMMIT_KEY},
     prev_last_ts = s.last_ts,
     last_ts = greatest(s.last_ts, ${NOW_MS})
@@ -99,7 +101,7 @@ with upd as (
     and (($3::bigint[])[1] is null or s.next_seq = ($3::bigint[])[1])
     and s.ts_mode <> ${CLIENT_REQUIRE}
   returning s.id, 1 as ord, 0 as first, s.next_seq - ($5::int[])[1] as start, s.next_seq, s.last_ts,
-    s.last_key, ${notify(schema)}
+    s.last_key, s.bytes - ($17::int[])[($5::int[])[1]] as base_bytes, ${notify(schema)}
 ),
 ${recordsAndCommand(schema)}
 select u.ord, 0::bigint as current_seq, '' as fencing_token, 0::smallint as ts_mode, u.start, u.next_seq,
@@ -123,15 +125,15 @@ export function appendManyCreateStatement(schema: string): string {
 with input as (${INPUT}),
 upd as (
   insert into ${qualified(schema, 'streams')} as s
-    (basin, name, next_seq, last_key, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
-  select i.basin, i.name, i.count, pg_current_xact_id(), ${NOW_MS}, '', 0, b.ts_mode, b.ts_uncapped, ${defaultConfig}
+    (basin, name, next_seq, bytes, last_key, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
+  select i.basin, i.name, i.count, ($17::int[])[i.first + i.count], pg_current_xact_id(), ${NOW_MS}, '', 0, b.ts_mode, b.ts_uncapped, ${defaultConfig}
   from input i join ${basins} b on b.name = i.basin
   where ${creatable}
     and (select count(*) from input i join ${basins} b on b.name = i.basin where ${creatable}) = cardinality($1::text[])
   order by i.basin, i.name
   returning s.id, (select i.ord from input i where i.basin = s.basin and i.name = s.name) as ord,
     (select i.first from input i where i.basin = s.basin and i.name = s.name) as first,
-    0::bigint as start, s.next_seq, s.last_ts, s.last_key
+    0::bigint as start, s.next_seq, s.last_ts, s.last_key, 0::bigint as base_bytes
 ),
 ${recordsAndCommand(schema)}
 select u.ord, 0::bigint as current_seq, '' as fencing_token, 0::smallint as ts_mode, u.start,
@@ -143,13 +145,13 @@ from upd u`;
 function recordsAndCommand(schema: string): string {
   return `batch as (
   select b.ord::int as ord, b.stream_ord, b.body_offset, b.body_length, b.header_offset, b.header_count,
-    b.size, b.utf8
-  from unnest($6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::boolean[])
-    with ordinality as b(stream_ord, body_offset, body_length, header_offset, header_count, size, utf8, ord)
+    b.size, b.utf8, b.end_bytes
+  from unnest($6::int[], $7::int[], $8::int[], $9::int[], $10::int[], $11::int[], $12::boolean[], $17::int[])
+    with ordinality as b(stream_ord, body_offset, body_length, header_offset, header_count, size, utf8, end_bytes, ord)
 ),
 ins as (
   insert into ${qualified(schema, 'records')}
-    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key, span)
+    (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key, span, end_bytes)
   select u.id, u.start + b.ord - u.first - 1, u.last_ts,
     case when b.header_count > 0 then ($15::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
     case when b.header_count > 0 then ($14::text[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
@@ -157,7 +159,8 @@ ins as (
     b.size,
     b.utf8,
     u.last_key,
-    case when b.ord = u.first + 1 then u.next_seq - u.start end
+    case when b.ord = u.first + 1 then u.next_seq - u.start end,
+    u.base_bytes + b.end_bytes
   from upd u join batch b on b.stream_ord = u.ord
 ),
 cmd as (

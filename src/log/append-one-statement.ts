@@ -24,8 +24,9 @@ export function appendOneStatement(schema: string, head: Head, also = ''): strin
   return `
 with upd as (${head === 'update' ? updateOne(schema) : createOne(schema)})${also}
 insert into ${qualified(schema, 'records')}
-  (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key, span)
-select u.id, u.start, u.last_ts, $4::bytea[], $13::text[], $3::bytea, $11::int, $12::boolean, u.last_key, 1
+  (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key, span, end_bytes)
+select u.id, u.start, u.last_ts, $4::bytea[], $13::text[], $3::bytea, $11::int, $12::boolean, u.last_key, 1,
+  u.bytes
 from upd u
 returning seq_num, timestamp`;
 }
@@ -34,6 +35,7 @@ function updateOne(schema: string): string {
   return `
   update ${qualified(schema, 'streams')} s set
     next_seq = s.next_seq + 1,
+    bytes = s.bytes + $11::int,
     ${COMMIT_KEY},
     last_ts = greatest(s.last_ts, ${recordTimestamp('s.ts_mode', 's.ts_uncapped', '$5::bigint', NOW_MS)}),
     fencing_token = coalesce($8::text, s.fencing_token),
@@ -41,18 +43,18 @@ function updateOne(schema: string): string {
     trim_point = case when $9::bigint is null then s.trim_point
       else greatest(s.trim_point, least($9::bigint, s.next_seq + 1)) end
   ${conditions({ token: 7, match: 6, missing: 10 })}
-  returning s.id, s.next_seq - 1 as start, s.last_ts, s.last_key, ${notify(schema)}`;
+  returning s.id, s.next_seq - 1 as start, s.last_ts, s.last_key, s.bytes, ${notify(schema)}`;
 }
 
 function createOne(schema: string): string {
   return `
   insert into ${qualified(schema, 'streams')} as s
-    (basin, name, next_seq, last_key, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
-  select $1, $2, 1, pg_current_xact_id(), ${recordTimestamp('b.ts_mode', 'b.ts_uncapped', '$5::bigint', NOW_MS)}, coalesce($8::text, ''),
+    (basin, name, next_seq, bytes, last_key, last_ts, fencing_token, trim_point, ts_mode, ts_uncapped, config)
+  select $1, $2, 1, $11::int, pg_current_xact_id(), ${recordTimestamp('b.ts_mode', 'b.ts_uncapped', '$5::bigint', NOW_MS)}, coalesce($8::text, ''),
     case when $9::bigint is null then 0 else least($9::bigint, 1) end, b.ts_mode, b.ts_uncapped, ${defaultConfig}
   ${creatable(schema, { token: 7, match: 6, missing: 10 })}
   on conflict (basin, name) do nothing
-  returning s.id, 0::bigint as start, s.last_ts, s.last_key, ${notify(schema, { created: true })}`;
+  returning s.id, 0::bigint as start, s.last_ts, s.last_key, s.bytes, ${notify(schema, { created: true })}`;
 }
 
 /** The single-record statement's parameters. */

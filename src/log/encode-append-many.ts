@@ -1,6 +1,6 @@
 import { boolArray, intArray, textArray } from './array-literal.js';
 import { toBuffer } from './bytes.js';
-import { encodeBatch, type EncodedBatch } from './encode-batch.js';
+import { encodeBatch, runningTotals, type EncodedBatch } from './encode-batch.js';
 import { InvalidArgumentError } from './errors.js';
 import { checkBasinName, checkStreamName } from './names.js';
 import type { AppendManyItem, AppendManyOptions } from './append-many.js';
@@ -150,5 +150,6 @@ function parameters(
     text ? textArray(headers as string[]) : null,
     text ? null : headers.map(toBuffer),
     commandId ?? null,
+    intArray(batches.flatMap((b) => runningTotals(b.sizes))),
   ];
 }

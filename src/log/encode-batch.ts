@@ -233,3 +233,11 @@ export function trimBody(seqNum: number): Uint8Array {
   body.writeBigUInt64BE(BigInt(seqNum));
   return body;
 }
+
+/** The running totals of `sizes`: where each record ends in the batch's metered bytes. */
+export function runningTotals(sizes: readonly number[]): number[] {
+  const totals = new Array<number>(sizes.length);
+  let total = 0;
+  for (let i = 0; i < sizes.length; i++) totals[i] = total += sizes[i]!;
+  return totals;
+}

@@ -10,11 +10,10 @@ type Decoded<A extends ReadAs> = A extends 'bytes' ? Buffer : string;
 
 /**
  * A row of the read statement, as an array: the stream row (the one with a `start`) or a record, whose
- * `seqNum` is null when it is one past the previous record's (see readStatement), and whose headers come as
- * pairs (see text-types.ts).
+ * headers come as pairs (see text-types.ts).
  */
 type ReadRow<T> = [
-  seqNum: number | null,
+  seqNum: number,
   timestamp: number,
   headers: [T, T][] | null,
   headersText: [T, T][] | null,
@@ -79,13 +78,12 @@ export async function readPage<A extends ReadAs>(
   const sizes: number[] = [];
   let last: SequencedRecord<Decoded<A>> | undefined;
   for (let r = 0; r < rows.length; r++) {
-    const [given, timestamp, headers, headersText, body, text, begin, size] = rows[r]!;
+    const [seqNum, timestamp, headers, headersText, body, text, begin, size] = rows[r]!;
     if (begin !== null) {
-      tail = { seqNum: given!, timestamp };
+      tail = { seqNum, timestamp };
       from = begin;
       continue;
     }
-    const seqNum = given ?? last!.seqNum + 1;
     if (last !== undefined && seqNum !== last.seqNum + 1) {
       throw new StorageError(`read returned seqNum ${seqNum} after ${last.seqNum}: records out of order`);
     }

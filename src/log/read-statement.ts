@@ -11,10 +11,9 @@ import { qualified } from '../db/schema-name.js';
  * server, and `body` is null: half the bytes of hex on the wire, and nothing to decode. Each record's metered
  * `size` comes only when asked for (`$9`).
  *
- * A record's `seq_num` is null when it is where it should be, one past the previous record's (the start plus
- * its position): the client fills it in, and every field fewer per row is one string fewer for pg to decode
- * and one number fewer to parse. The first record has its `seq_num`; a `seq_num` after it means a gap,
- * which the client reports.
+ * The bytes of records `start..r` are `r.end_bytes - base`, where `base` is where the start record begins
+ * (migrations/0006_record_offsets.sql): one probe of the start record, then a subtraction per record, where a
+ * running sum over the page was half of the statement's executor time.
  */
 export function readStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
@@ -25,29 +24,27 @@ with s as (
     greatest(trim_point, coalesce($3::bigint, s.next_seq - $4::bigint, s.next_seq), 0) as start
   from ${streams} s where basin = $1 and name = $2
 ),
-page as (
-  select p.* from s cross join lateral (
-    select r.seq_num, r.timestamp, r.headers, r.headers_text, r.body, r.body_utf8, r.size,
-      sum(r.size) over w as cum,
-      row_number() over w as ord
-    from ${records} r
-    where r.stream_id = s.id and r.seq_num >= s.start and r.seq_num < s.start + $5::bigint
-    window w as (order by r.seq_num rows unbounded preceding)
-    order by r.seq_num
-    limit $5
-  ) p
+b as (
+  select s.*, (select r.end_bytes - r.size from ${records} r where r.stream_id = s.id and r.seq_num = s.start)
+    as base
+  from s
 )
-select s.next_seq as seq_num, s.last_ts as timestamp, null::bytea[] as headers,
-  null::text[] as headers_text, null::bytea as body, null::text as text, s.start, null::int as size
-from s
+select b.next_seq as seq_num, b.last_ts as timestamp, null::bytea[] as headers,
+  null::text[] as headers_text, null::bytea as body, null::text as text, b.start, null::int as size
+from b
 union all
-select case when p.ord > 1 and p.seq_num = s.start + p.ord - 1 then null else p.seq_num end,
-  p.timestamp, p.headers, p.headers_text,
+select p.seq_num, p.timestamp, p.headers, p.headers_text,
   case when $8::boolean and p.body_utf8 then null else p.body end,
   case when $8::boolean and p.body_utf8 then convert_from(p.body, 'UTF8') end,
   null, case when $9::boolean then p.size end
-from s, page p
-where ($7::bigint is null or p.timestamp < $7::bigint) and (p.cum <= $6::bigint or p.cum = p.size)`;
+from b cross join lateral (
+  select r.seq_num, r.timestamp, r.headers, r.headers_text, r.body, r.body_utf8, r.size, r.end_bytes
+  from ${records} r
+  where r.stream_id = b.id and r.seq_num >= b.start and r.seq_num < b.start + $5::bigint
+  order by r.seq_num
+  limit $5
+) p
+where ($7::bigint is null or p.timestamp < $7::bigint) and (p.end_bytes - b.base <= $6::bigint or p.seq_num = b.start)`;
 }
 
 /**

@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import type { EventLog } from '../../src/index.js';
+import { uniqueName, useEventLog } from '../support/event-log.js';
+
+/*
+ * Each record stores where it ends in its stream's metered bytes, and the stream row the total
+ * (migrations/0006_record_offsets.sql); reads bound pages by `bytes` with them. These tests hold every kind
+ * of append to that rule, check bytes-bounded reads against sizes summed here, and re-run the migration's
+ * backfill over data written by every kind of append.
+ */
+const fixture = useEventLog();
+
+/** Streams whose stored offsets break the rule: [stream, seqNum, end_bytes, expected]. */
+async function offsetErrors(log: EventLog, prefix: string): Promise<unknown[]> {
+  const schema = `"${log.schema}"`;
+  const { rows } = await log.pool.query(
+    `with r as (
+       select s.name, r.seq_num, r.end_bytes, r.size,
+         first_value(r.end_bytes - r.size) over w + sum(r.size) over w as expected
+       from ${schema}.records r join ${schema}.streams s on s.id = r.stream_id
+       where starts_with(s.name, $1)
+       window w as (partition by r.stream_id order by r.seq_num rows unbounded preceding))
+     select name, seq_num, end_bytes, expected from r where end_bytes <> expected
+     union all
+     select s.name, null, s.bytes, max(r.end_bytes) from ${schema}.streams s
+       join ${schema}.records r on r.stream_id = s.id
+       where starts_with(s.name, $1) group by s.id, s.name, s.bytes having s.bytes <> max(r.end_bytes)`,
+    [prefix],
+  );
+  return rows;
+}
+
+/** Appends of every kind, under `prefix`: created by single, batch and multi-stream appends, fences, trims. */
+async function appendEveryKind(log: EventLog, prefix: string): Promise<void> {
+  const body = (n: number) => 'x'.repeat(n);
+  await log.stream(`${prefix}-one`).append([{ body: body(10), headers: [['type', 'a']] }]);
+  await log.stream(`${prefix}-one`).append([{ body: body(3) }], { matchSeqNum: 1 });
+  await log.stream(`${prefix}-batch`).append([{ body: body(1) }, { body: body(20), headers: [['k', 'vv']] }]);
+  await log
+    .stream(`${prefix}-batch`)
+    .append([{ body: body(5), timestamp: 1 }, { body: body(7) }], { matchSeqNum: 2 });
+  await log.stream(`${prefix}-batch`).fence('token-1');
+  await log.stream(`${prefix}-batch`).trim(1, { fencingToken: 'token-1' });
+  await log.appendMany([
+    { stream: `${prefix}-many-a`, records: [{ body: body(4) }, { body: body(9) }] },
+    { stream: `${prefix}-many-b`, records: [{ body: body(2) }] },
+  ]);
+  await log.appendMany([
+    { stream: `${prefix}-many-a`, records: [{ body: body(6) }], matchSeqNum: 2 },
+    { stream: `${prefix}-many-b`, records: [{ body: body(8) }, { body: body(1) }], matchSeqNum: 1 },
+  ]);
+  await log.appendMany([{ stream: `${prefix}-many-b`, records: [{ body: body(30) }], matchSeqNum: 3 }], {
+    commandId: uniqueName('cmd'),
+  });
+}
+
+describe('record offsets (end_bytes)', () => {
+  it('every kind of append stores where each record ends and the stream total', async () => {
+    const prefix = uniqueName('offsets');
+    await appendEveryKind(fixture.log, prefix);
+    expect(await offsetErrors(fixture.log, prefix)).toEqual([]);
+  });
+
+  it('a bytes-bounded read from anywhere returns exactly the records that fit, the first one always', async () => {
+    const stream = fixture.log.stream(uniqueName('bounded'));
+    const sizes = [5, 40, 1, 17, 3, 60, 2, 2, 9];
+    await stream.append(sizes.slice(0, 4).map((n) => ({ body: 'b'.repeat(n) })));
+    for (let i = 4; i < sizes.length; i++) await stream.append([{ body: 'b'.repeat(sizes[i]!) }]);
+    await stream.trim(2);
+    await fixture.log.sweep();
+    const metered = (n: number) => 8 + n; // no headers
+    for (let start = 2; start < sizes.length; start++) {
+      // Every boundary: each running total from the start, one byte under it, and one over it.
+      const totals = sizes
+        .slice(start)
+        .map((_, k, rest) => rest.slice(0, k + 1).reduce((a, n) => a + metered(n), 0));
+      for (const bytes of [...new Set(totals.flatMap((t) => [t - 1, t, t + 1]))]) {
+        const expected: number[] = [];
+        let used = 0;
+        for (let i = start; i < sizes.length; i++) {
+          used += metered(sizes[i]!);
+          if (used > bytes && expected.length > 0) break;
+          expected.push(i);
+        }
+        // `count` leaves out the trim record itself.
+        const { records } = await stream.read({ seqNum: start, bytes, count: sizes.length - start });
+        expect([start, bytes, records.map((r) => r.seqNum)]).toEqual([start, bytes, expected]);
+      }
+    }
+  });
+
+  it("the migration's backfill computes the same offsets as the appends did", async () => {
+    const schema = uniqueName('backfill')
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_');
+    const prefix = 'kinds';
+    const first = await fixture.connect({ schema });
+    await appendEveryKind(first, prefix);
+    await first.stream(`${prefix}-one`).trim(1);
+    await first.sweep();
+    const before = await first.pool.query(
+      `select stream_id, seq_num, end_bytes from "${schema}".records order by 1, 2`,
+    );
+    await first.pool.query(`alter table "${schema}".records drop column end_bytes`);
+    await first.pool.query(`alter table "${schema}".streams drop column bytes`);
+    await first.pool.query(`delete from "${schema}".migrations where name = '0006_record_offsets'`);
+    await first.close();
+
+    const again = await fixture.connect({ schema });
+    expect(await offsetErrors(again, prefix)).toEqual([]);
+    const after = await again.pool.query(
+      `select stream_id, seq_num, end_bytes from "${schema}".records order by 1, 2`,
+    );
+    // The same offsets, up to where each stream's surviving records start counting.
+    const shift = (rows: { stream_id: string; end_bytes: string }[]) => {
+      const base = new Map<string, number>();
+      return rows.map((r) => {
+        if (!base.has(r.stream_id)) base.set(r.stream_id, Number(r.end_bytes));
+        return [r.stream_id, Number(r.end_bytes) - base.get(r.stream_id)!];
+      });
+    };
+    expect(shift(after.rows)).toEqual(shift(before.rows));
+    await again.stream(`${prefix}-one`).append([{ body: 'more' }], { matchSeqNum: 3 });
+    expect(await offsetErrors(again, prefix)).toEqual([]);
+  });
+});
