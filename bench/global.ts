@@ -65,6 +65,8 @@ const median = (xs: number[]): number => {
 
 export interface GlobalResult {
   records: number;
+  /** How many events Emmett's consumer ran over, when it ran. */
+  emmettCount?: number;
   seed: Record<string, number | string | object>;
   catchUp: Record<
     string,
@@ -100,6 +102,7 @@ export async function runGlobal(
         await spawn(['seed-emmett', url, String(p.records), String(p.streams)], timeout).result
       ).ms!;
       systems.push('emmett');
+      result.emmettCount = Math.min(p.emmettCount, p.records);
     }
     // Untimed: hint bits, visibility map and statistics for every system alike (the first reader of fresh
     // rows would otherwise pay for setting the hint bits).
@@ -112,9 +115,10 @@ export async function runGlobal(
     for (let round = 0; round < p.rounds; round++) {
       const order = systems.map((_, i) => systems[(i + round) % systems.length]!);
       for (const system of order) {
-        const r = await spawn(['catchup', url, system, String(p.records)], timeout).result;
-        if (r.records !== p.records)
-          throw new Error(`catch-up ${system} read ${r.records} of ${p.records} records`);
+        const expected = system === 'emmett' ? Math.min(p.emmettCount, p.records) : p.records;
+        const r = await spawn(['catchup', url, system, String(expected)], timeout).result;
+        if (r.records !== expected)
+          throw new Error(`catch-up ${system} read ${r.records} of ${expected} records`);
         rates[system]!.push((r.records! / r.ms!) * 1000);
         peaks[system] = Math.max(peaks[system] ?? 0, r.peakRssMb!);
         heaps[system] = Math.max(heaps[system] ?? 0, r.heapAfterGcMb!);
@@ -187,9 +191,13 @@ export async function runGlobal(
 /** The global workloads' lines of the bench table. */
 export function formatGlobal(r: GlobalResult): string {
   const lines = [`global log (${r.records.toLocaleString('en-US')} records)`];
+  const emmett = r.catchUp.emmett?.median;
   for (const [system, c] of Object.entries(r.catchUp)) {
+    const vsEmmett =
+      emmett !== undefined && system === 'consumer' ? `  ${(c.median / emmett).toFixed(2)}x emmett` : '';
+    const prefix = system === 'emmett' ? ` (its first ${r.emmettCount?.toLocaleString('en-US')} events)` : '';
     lines.push(
-      `  catch-up ${system.padEnd(9)} ${c.median.toLocaleString('en-US').padStart(10)} records/s  ${c.ratio.toFixed(2)}x plain-pg  peak RSS ${c.peakRssMb} MB, heap after GC ${c.heapAfterGcMb} MB`,
+      `  catch-up ${system.padEnd(9)} ${c.median.toLocaleString('en-US').padStart(10)} records/s  ${c.ratio.toFixed(2)}x plain-pg${vsEmmett}  peak RSS ${c.peakRssMb} MB, heap after GC ${c.heapAfterGcMb} MB${prefix}`,
     );
   }
   for (const [system, l] of Object.entries(r.live)) {

@@ -49,10 +49,12 @@ export interface Params {
     notifyCount: number;
     notifyStreams: number;
     /**
-     * Also catch up with Emmett's consumer (seeding its own copy of the events). Off: its eachMessage reactor
-     * checkpoints every message (~2,300 events/s here) and the eachBatch run did not finish cleanly in time.
+     * Also catch up with Emmett's consumer (seeding its own copy of the events), over the first
+     * `emmettCount` of them: its reactor checkpoints every message, a few thousand a second here, so the
+     * whole log would take minutes (see emmettCatchup in global-child.ts).
      */
     emmett: boolean;
+    emmettCount: number;
   };
 }
 
@@ -78,7 +80,8 @@ export const FULL_PARAMS: Params = {
     liveCount: 10_000,
     notifyCount: 10_000,
     notifyStreams: 1_000,
-    emmett: false,
+    emmett: true,
+    emmettCount: 20_000,
   },
 };
 
@@ -102,7 +105,8 @@ export const QUICK_PARAMS: Params = {
     liveCount: 1_000,
     notifyCount: 1_000,
     notifyStreams: 100,
-    emmett: false,
+    emmett: true,
+    emmettCount: 2_000,
   },
 };
 
