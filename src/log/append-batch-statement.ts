@@ -69,7 +69,11 @@ select u.start, u.next_seq, u.last_ts, ${
 from upd u`;
 }
 
-/** The batch statement's parameters; `marks` (for `client` stamping) are positions whose timestamps come back. */
+/**
+ * The batch statement's parameters; `$21` is where each record ends in the batch's metered bytes (see
+ * migrations/0006_record_offsets.sql), and `marks` (`$22`, for `client` stamping) are positions whose
+ * timestamps come back.
+ */
 export function appendParameters(
   basin: string,
   stream: string,

@@ -30,7 +30,9 @@ const INPUT = `  select i.basin, i.name, i.match, i.token, i.count, i.ord::int a
  * tokens, $5 record counts. Per record, grouped by stream in the same order: $6 stream ordinals (1-based),
  * $7 body offsets, $8 body lengths, $9 header offsets, $10 header counts, $11 metered sizes, $12 UTF-8
  * flags; $13 the bodies, $14 headers as text or $15 as bytes (flattened name, value pairs); $16 the command
- * id or null; $17 where each record ends in its stream's part of the append, in metered bytes. Rows: one per existing stream named, with `start` null when nothing was written.
+ * id or null; $17 where each record ends in its stream's part of the append, in metered bytes (see
+ * migrations/0006_record_offsets.sql). Rows: one per existing stream named, with `start` null when nothing
+ * was written.
  */
 export function appendManyStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
