@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EventLog } from '../../src/index.js';
+import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 /*
@@ -87,6 +88,51 @@ describe('record offsets (end_bytes)', () => {
         expect([start, bytes, records.map((r) => r.seqNum)]).toEqual([start, bytes, expected]);
       }
     }
+  });
+
+  it('a log written before 0005 and 0006 migrates to one index entry per record and the same offsets', async () => {
+    const schema = uniqueName('upgrade')
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_');
+    const prefix = 'kinds';
+    const first = await fixture.connect({ schema });
+    await appendEveryKind(first, prefix);
+    const q = (text: string) => first.pool.query(text);
+    // Back to the schema of 0004: the per-record global index, no spans, no offsets.
+    await q(`create index records_global on "${schema}".records (commit_key, stream_id, seq_num)`);
+    await q(`drop index "${schema}".records_appends`);
+    await q(`alter table "${schema}".records drop column span, drop column end_bytes`);
+    await q(`alter table "${schema}".streams drop column bytes`);
+    await q(`delete from "${schema}".migrations where name in ('0005_append_spans', '0006_record_offsets')`);
+    await first.close();
+
+    const again = await fixture.connect({ schema });
+    const { rows } = await again.pool.query<{ n: string; firsts: string; global: boolean }>(
+      `select count(*) as n, count(span) filter (where span = 1) as firsts,
+         to_regclass('"${schema}".records_global') is not null as global from "${schema}".records`,
+    );
+    expect(rows[0]).toEqual({ n: rows[0]!.n, firsts: rows[0]!.n, global: false });
+    expect(await offsetErrors(again, prefix)).toEqual([]);
+    const { rows: settled } = await again.pool.query<{ x: string }>('select pg_current_xact_id()::text as x');
+    await eventually(
+      async () => BigInt((await again.horizon()).horizon) > BigInt(settled[0]!.x),
+      'the horizon to pass now',
+    );
+    const records = (await again.readAll({ count: 1000, filter: { streamPrefix: prefix } })).records;
+    expect(records.map((r) => `${r.stream}:${r.seqNum}`).sort()).toEqual(
+      (
+        await again.pool.query<{ k: string }>(
+          `select s.name || ':' || r.seq_num as k from "${schema}".records r join "${schema}".streams s on s.id = r.stream_id
+         where r.seq_num >= s.trim_point order by 1`,
+        )
+      ).rows
+        .map((r) => r.k)
+        .sort(),
+    );
+    await again
+      .stream(`${prefix}-batch`)
+      .append([{ body: 'z' }, { body: 'zz' }], { fencingToken: 'token-1' });
+    expect(await offsetErrors(again, prefix)).toEqual([]);
   });
 
   it("the migration's backfill computes the same offsets as the appends did", async () => {
