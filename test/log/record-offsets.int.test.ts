@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { EventLog } from '../../src/index.js';
-import { eventually } from '../support/assertions.js';
+import { horizonPassed } from '../support/horizon.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 /*
@@ -113,11 +113,7 @@ describe('record offsets (end_bytes)', () => {
     );
     expect(rows[0]).toEqual({ n: rows[0]!.n, firsts: rows[0]!.n, global: false });
     expect(await offsetErrors(again, prefix)).toEqual([]);
-    const { rows: settled } = await again.pool.query<{ x: string }>('select pg_current_xact_id()::text as x');
-    await eventually(
-      async () => BigInt((await again.horizon()).horizon) > BigInt(settled[0]!.x),
-      'the horizon to pass now',
-    );
+    await horizonPassed(again);
     const records = (await again.readAll({ count: 1000, filter: { streamPrefix: prefix } })).records;
     expect(records.map((r) => `${r.stream}:${r.seqNum}`).sort()).toEqual(
       (

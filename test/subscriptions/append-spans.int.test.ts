@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { GlobalRecord } from '../../src/index.js';
-import { eventually } from '../support/assertions.js';
+import { horizonPassed } from '../support/horizon.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 /*
@@ -10,15 +10,7 @@ import { uniqueName, useEventLog } from '../support/event-log.js';
  */
 const fixture = useEventLog();
 
-async function settled(): Promise<void> {
-  const now = BigInt(
-    (await fixture.log.pool.query<{ x: string }>('select pg_current_xact_id()::text as x')).rows[0]!.x,
-  );
-  await eventually(
-    async () => BigInt((await fixture.log.horizon()).horizon) > now,
-    'the horizon to pass now',
-  );
-}
+const settled = () => horizonPassed(fixture.log);
 
 async function readEverything(streamPrefix: string, count: number): Promise<GlobalRecord[]> {
   const all: GlobalRecord[] = [];

@@ -1,23 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, type GlobalRecord } from '../../src/index.js';
-import { eventually, rejectionOf } from '../support/assertions.js';
+import { rejectionOf } from '../support/assertions.js';
+import { horizonPassed } from '../support/horizon.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 const fixture = useEventLog();
 
-/**
- * Waits until every transaction that began before now has ended: the horizon is cluster-wide, and other
- * databases on the test server may hold it for a moment, so a read just after a commit may not see it yet.
- */
-async function settled(): Promise<void> {
-  const now = BigInt(
-    (await fixture.log.pool.query<{ x: string }>('select pg_current_xact_id()::text as x')).rows[0]!.x,
-  );
-  await eventually(
-    async () => BigInt((await fixture.log.horizon()).horizon) > now,
-    'the horizon to pass now',
-  );
-}
+const settled = () => horizonPassed(fixture.log);
 
 /** Every record of the basin after `after` under `filter`, in pages of `count`. */
 async function readEverything(
