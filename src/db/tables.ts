@@ -27,6 +27,8 @@ export interface StreamsTable {
   watched_until: ColumnType<Date | null, never, never>;
   /** The commit key of the stream's last record (xid8, as text): see migrations/0002_global_log.sql. */
   last_key: ColumnType<string, never, never>;
+  /** The metered bytes appended so far: see migrations/0006_record_offsets.sql. */
+  bytes: ColumnType<string, never, never>;
   created_at: ColumnType<Date, never, never>;
 }
 
@@ -41,6 +43,8 @@ export interface RecordsTable {
   commit_key: ColumnType<string, never, never>;
   /** On an append's first record, how many records the append wrote: see migrations/0005_append_spans.sql. */
   span: ColumnType<number | null, never, never>;
+  /** Where the record ends in its stream's metered bytes: see migrations/0006_record_offsets.sql. */
+  end_bytes: ColumnType<string, never, never>;
 }
 
 export interface Database {
