@@ -62,6 +62,28 @@ describe('record offsets (end_bytes)', () => {
     expect(await offsetErrors(fixture.log, prefix)).toEqual([]);
   });
 
+  it('appends racing on the same streams over separate connections leave every offset right', async () => {
+    const prefix = uniqueName('race');
+    const log = await fixture.connect({ max: 8 });
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, writer) => {
+        for (let i = 0; i < 25; i++) {
+          const n = 1 + ((writer + i) % 4);
+          const records = Array.from({ length: n }, (_, k) => ({
+            body: 'r'.repeat(1 + ((writer * 7 + i + k) % 30)),
+          }));
+          if (i % 5 === 4) {
+            await log.appendMany([
+              { stream: `${prefix}-a`, records },
+              { stream: `${prefix}-b`, records: records.slice(0, 1) },
+            ]);
+          } else await log.stream(`${prefix}-${i % 2 ? 'a' : 'b'}`).append(records);
+        }
+      }),
+    );
+    expect(await offsetErrors(log, prefix)).toEqual([]);
+  });
+
   it('a bytes-bounded read from anywhere returns exactly the records that fit, the first one always', async () => {
     const stream = fixture.log.stream(uniqueName('bounded'));
     const sizes = [5, 40, 1, 17, 3, 60, 2, 2, 9];
