@@ -2,13 +2,12 @@ import { encodeRequest, type EncodedRequest } from './encode-append-many.js';
 import {
   BasinNotFoundError,
   DuplicateCommandError,
-  FencingTokenMismatchError,
   InvalidArgumentError,
-  SeqNumMismatchError,
   StorageError,
   StreamNotFoundError,
 } from './errors.js';
 import { appendOneParameters } from './append-one-statement.js';
+import { conditionFailure } from './condition-failure.js';
 import { assertOpen, type Head, type LogContext, type Statement } from './log-context.js';
 import { runQuery } from './run-query.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
@@ -100,8 +99,8 @@ export async function appendMany(
       const row = byOrd.get(i + 1);
       const item = items[i]!;
       const failure = row
-        ? conditionFailure(item, request.names[i]!, row.current_seq, row.fencing_token, row.ts_mode)
-        : conditionFailure(item, request.names[i]!, 0, '', 0);
+        ? itemFailure(item, request.names[i]!, row.current_seq, row.fencing_token, row.ts_mode)
+        : itemFailure(item, request.names[i]!, 0, '', 0);
       if (failure) throw failure;
       if (!row) missing.push(i);
     }
@@ -201,19 +200,16 @@ async function createMissing(context: LogContext, request: EncodedRequest, missi
   }
 }
 
-function conditionFailure(
+/** Which condition an item fails on its stream's current state: the token, `matchSeqNum`, then timestamps. */
+function itemFailure(
   item: AppendManyItem,
   stream: string,
   nextSeq: number,
   token: string,
   tsMode: number,
 ): Error | undefined {
-  if (item.fencingToken !== undefined && item.fencingToken !== token) {
-    return new FencingTokenMismatchError(token, item.fencingToken, stream);
-  }
-  if (item.matchSeqNum !== undefined && item.matchSeqNum !== nextSeq) {
-    return new SeqNumMismatchError(nextSeq, item.matchSeqNum, stream);
-  }
+  const condition = conditionFailure({ nextSeq, token }, item, stream);
+  if (condition) return condition;
   if (tsMode === CLIENT_REQUIRE) {
     return new InvalidArgumentError(
       `stream ${JSON.stringify(stream)} requires client timestamps, and appendMany stamps records on arrival`,

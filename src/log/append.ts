@@ -1,14 +1,8 @@
 import { appendParameters } from './append-batch-statement.js';
 import { appendOneParameters } from './append-one-statement.js';
 import type { EncodedBatch } from './encode-batch.js';
-import {
-  BasinNotFoundError,
-  FencingTokenMismatchError,
-  InvalidArgumentError,
-  SeqNumMismatchError,
-  StorageError,
-  StreamNotFoundError,
-} from './errors.js';
+import { BasinNotFoundError, InvalidArgumentError, StorageError, StreamNotFoundError } from './errors.js';
+import { conditionFailure } from './condition-failure.js';
 import { assertOpen, type Head, type LogContext } from './log-context.js';
 import { runQuery } from './run-query.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
@@ -159,9 +153,9 @@ function explain(
   if (!state) return new BasinNotFoundError(basin);
   if (state.next_seq === null) {
     if (!state.create_stream_on_append) return new StreamNotFoundError(basin, stream);
-    return conditionFailure({ nextSeq: 0, token: '', tsMode: state.basin_ts_mode }, batch, options);
+    return failure({ nextSeq: 0, token: '', tsMode: state.basin_ts_mode }, batch, options);
   }
-  return conditionFailure(
+  return failure(
     { nextSeq: state.next_seq, token: state.fencing_token!, tsMode: state.ts_mode! },
     batch,
     options,
@@ -169,17 +163,13 @@ function explain(
 }
 
 /** Which condition the stream's current state fails: the token first, then `matchSeqNum`, then timestamps. */
-function conditionFailure(
+function failure(
   current: { nextSeq: number; token: string; tsMode: number },
   batch: EncodedBatch,
   options: AppendOptions,
 ): Error | undefined {
-  if (options.fencingToken !== undefined && options.fencingToken !== current.token) {
-    return new FencingTokenMismatchError(current.token, options.fencingToken);
-  }
-  if (options.matchSeqNum !== undefined && options.matchSeqNum !== current.nextSeq) {
-    return new SeqNumMismatchError(current.nextSeq, options.matchSeqNum);
-  }
+  const condition = conditionFailure(current, options);
+  if (condition) return condition;
   if (batch.missingTimestamp && current.tsMode === CLIENT_REQUIRE) {
     const index = batch.timestamps.indexOf(null);
     return new InvalidArgumentError(
