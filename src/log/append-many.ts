@@ -8,7 +8,7 @@ import {
 } from './errors.js';
 import { appendOneParameters } from './append-one-statement.js';
 import { conditionFailure } from './condition-failure.js';
-import { assertOpen, type Head, type LogContext, type Statement } from './log-context.js';
+import { appended, assertOpen, type Head, type LogContext, type Statement } from './log-context.js';
 import { runQuery } from './run-query.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
 import type { AppendAck, AppendRecord } from './types.js';
@@ -42,6 +42,7 @@ interface ManyRow {
   start: number | null;
   next_seq: number | null;
   last_ts: number | null;
+  watched_id: number | null;
 }
 
 const MAX_ATTEMPTS = 4;
@@ -161,9 +162,14 @@ async function appendOneRecord(
   for (const head of heads) {
     assertOpen(context);
     const statement = context.statements.appendOneCommand[head];
-    const [row] = await run<{ seq_num: number; timestamp: number }>(context, statement, values, options);
+    const [row] = await run<{ seq_num: number; timestamp: number; watched_id: number | null }>(
+      context,
+      statement,
+      values,
+      options,
+    );
     if (!row) continue;
-    context.watcher.appended(request.basins[0]!, request.names[0]!);
+    appended(context, request.basins[0]!, request.names[0]!, row.watched_id);
     const position = (seqNum: number) => ({ seqNum, timestamp: row.timestamp });
     return [
       { start: position(row.seq_num), end: position(row.seq_num + 1), tail: position(row.seq_num + 1) },
@@ -174,8 +180,10 @@ async function appendOneRecord(
 
 /** The acks of a written append, in the caller's order; followers of the streams are woken. */
 function acks(context: LogContext, request: EncodedRequest, rows: ManyRow[]): AppendAck[] {
-  for (let i = 0; i < request.count; i++) context.watcher.appended(request.basins[i]!, request.names[i]!);
   const byOrd = new Map(rows.map((r) => [r.ord, r]));
+  for (let i = 0; i < request.count; i++) {
+    appended(context, request.basins[i]!, request.names[i]!, byOrd.get(i + 1)!.watched_id);
+  }
   return request.counts.map((count, i) => {
     const row = byOrd.get(i + 1)!;
     const position = (seqNum: number) => ({ seqNum, timestamp: row.last_ts! });

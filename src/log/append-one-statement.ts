@@ -8,15 +8,16 @@ import {
   conditions,
   creatable,
   defaultConfig,
-  notify,
   NOW_MS,
   recordTimestamp,
+  watched,
 } from './statement-parts.js';
 import type { AppendOptions } from './types.js';
 
 /**
  * The append of one record (most appends, and every fence and trim). Its row: the record's `seq_num` and
- * `timestamp` (the stream's new last timestamp); none when a condition failed or the stream is missing.
+ * `timestamp` (the stream's new last timestamp), and `watched_id` (see `watched`); none when a condition
+ * failed or the stream is missing.
  * Parameters: see {@link appendOneParameters}. `also` is more CTEs after `upd` (`, name as (...)`), for
  * variants of the statement (appendMany's command id); the log's own statements have none.
  */
@@ -28,7 +29,7 @@ insert into ${qualified(schema, 'records')}
 select u.id, u.start, u.last_ts, $4::bytea[], $13::text[], $3::bytea, $11::int, $12::boolean, u.last_key, 1,
   u.bytes
 from upd u
-returning seq_num, timestamp`;
+returning seq_num, timestamp, (select u.watched_id from upd u) as watched_id`;
 }
 
 function updateOne(schema: string): string {
@@ -43,7 +44,7 @@ function updateOne(schema: string): string {
     trim_point = case when $9::bigint is null then s.trim_point
       else greatest(s.trim_point, least($9::bigint, s.next_seq + 1)) end
   ${conditions({ token: 7, match: 6, missing: 10 })}
-  returning s.id, s.next_seq - 1 as start, s.last_ts, s.last_key, s.bytes, ${notify(schema)}`;
+  returning s.id, s.next_seq - 1 as start, s.last_ts, s.last_key, s.bytes, ${watched(schema)}`;
 }
 
 function createOne(schema: string): string {
@@ -54,7 +55,7 @@ function createOne(schema: string): string {
     case when $9::bigint is null then 0 else least($9::bigint, 1) end, b.ts_mode, b.ts_uncapped, ${defaultConfig}
   ${creatable(schema, { token: 7, match: 6, missing: 10 })}
   on conflict (basin, name) do nothing
-  returning s.id, 0::bigint as start, s.last_ts, s.last_key, s.bytes, ${notify(schema, { created: true })}`;
+  returning s.id, 0::bigint as start, s.last_ts, s.last_key, s.bytes, ${watched(schema, { created: true })}`;
 }
 
 /** The single-record statement's parameters. */

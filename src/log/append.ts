@@ -3,7 +3,7 @@ import { appendOneParameters } from './append-one-statement.js';
 import type { EncodedBatch } from './encode-batch.js';
 import { BasinNotFoundError, InvalidArgumentError, StorageError, StreamNotFoundError } from './errors.js';
 import { conditionFailure } from './condition-failure.js';
-import { assertOpen, type Head, type LogContext } from './log-context.js';
+import { appended, assertOpen, type Head, type LogContext } from './log-context.js';
 import { runQuery } from './run-query.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
 import type { AppendOptions, StreamPosition } from './types.js';
@@ -11,6 +11,7 @@ import type { AppendOptions, StreamPosition } from './types.js';
 interface OneRow {
   seq_num: number;
   timestamp: number;
+  watched_id: number | null;
 }
 
 interface BatchRow {
@@ -18,6 +19,7 @@ interface BatchRow {
   next_seq: number;
   last_ts: number;
   marks: number[] | null;
+  watched_id: number | null;
 }
 
 interface StateRow {
@@ -34,6 +36,8 @@ export interface AppendOutcome {
   start: number;
   marks: number[];
   tail: StreamPosition;
+  /** The stream's id when a follower in another process watches it (it is notified), else null. */
+  watchedId: number | null;
 }
 
 /**
@@ -73,7 +77,7 @@ export async function appendEncoded(
       continue;
     }
     if (outcome) {
-      context.watcher.appended(basin, stream);
+      appended(context, basin, stream, outcome.watchedId);
       return outcome;
     }
     const [state] = await runQuery<StateRow>(
@@ -122,7 +126,7 @@ async function appendOne(
   );
   if (!row) return undefined;
   const tail = { seqNum: row.seq_num + 1, timestamp: row.timestamp };
-  return { start: row.seq_num, marks: marks.map(() => row.timestamp), tail };
+  return { start: row.seq_num, marks: marks.map(() => row.timestamp), tail, watchedId: row.watched_id };
 }
 
 async function appendMany(
@@ -136,7 +140,12 @@ async function appendMany(
   const [row] = await runQuery<BatchRow>(context.pool, { ...statement, values }, 'write');
   if (!row) return undefined;
   const stamps = row.marks ?? marks.map(() => row.last_ts);
-  return { start: row.start, marks: stamps, tail: { seqNum: row.next_seq, timestamp: row.last_ts } };
+  return {
+    start: row.start,
+    marks: stamps,
+    tail: { seqNum: row.next_seq, timestamp: row.last_ts },
+    watchedId: row.watched_id,
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/tables.js';
+import type { Notifier } from './notifier.js';
 import type { Watcher } from './watcher.js';
 import type { Stamping } from './append-batch-statement.js';
 import { ClosedError } from './errors.js';
@@ -12,6 +13,7 @@ export interface LogContext {
   readonly db: Kysely<Database>;
   readonly statements: Statements;
   readonly watcher: Watcher;
+  readonly notifier: Notifier;
   /** How long a follower at the tail waits without a wake-up before it looks again. */
   readonly pollIntervalMs: number;
   readonly state: { closed: boolean };
@@ -42,4 +44,13 @@ export interface Statements {
 /** @throws ClosedError once the log is closed. */
 export function assertOpen(context: LogContext): void {
   if (context.state.closed) throw new ClosedError();
+}
+
+/**
+ * After an append committed: wakes this process's followers of the stream, and has followers elsewhere
+ * notified when the statement said one watches it (`watchedId`, the stream's id).
+ */
+export function appended(context: LogContext, basin: string, stream: string, watchedId: number | null): void {
+  context.watcher.appended(basin, stream);
+  if (watchedId !== null) context.notifier.notify(watchedId);
 }

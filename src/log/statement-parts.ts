@@ -10,8 +10,8 @@ export function notifyChannel(schema: string): string {
  * The append path is one statement per append: a conditional UPDATE of the stream row, then the INSERT of the
  * records. The UPDATE takes the row lock and checks the fencing token, then `matchSeqNum`, at once; READ
  * COMMITTED re-checks the conditions on the newest row version after waiting for the lock. It reserves the
- * sequence numbers, moves the timestamp floor, the token and the trim point, and NOTIFYs followers in other
- * processes when one watches the stream. A key conflict on records is an error, never ignored.
+ * sequence numbers, moves the timestamp floor, the token and the trim point, and says whether a follower in
+ * another process watches the stream (the appending process notifies it after the commit). A key conflict on records is an error, never ignored.
  *
  * When nothing matched, the statement returns no row, and appendEncoded asks `stateStatement` why. Keeping
  * that read out of the append statement keeps the statement small: each plan node costs executor time on
@@ -76,14 +76,14 @@ export function creatable(
 export const defaultConfig = `coalesce(b.config -> 'defaultStreamConfig', '{}'::jsonb)`;
 
 /**
- * A RETURNING column that NOTIFYs when a follower in another process watches the stream, or its whole basin
- * (`basins.watched_until`, set by basin-wide followers: see src/subscriptions/basin-watch.ts). The basin's
- * mark is looked up only when the stream's is not set. A creating append passes `created`: a new stream has
- * no mark of its own yet.
+ * A RETURNING column, `watched_id`: the stream's id when a follower in another process watches the stream or
+ * its whole basin (`basins.watched_until`, set by basin-wide followers: see src/subscriptions/basin-watch.ts),
+ * else null. The appending process then notifies after the commit (see notifier.ts); a NOTIFY in the append's
+ * own transaction would serialize the commits of every notifying append. The basin's mark is looked up only
+ * when the stream's is not set. A creating append passes `created`: a new stream has no mark of its own yet.
  */
-export function notify(schema: string, { created = false } = {}): string {
+export function watched(schema: string, { created = false } = {}): string {
   const basinWatched = `(select w.watched_until from ${qualified(schema, 'basins')} w where w.name = s.basin) > clock_timestamp()`;
-  const watched = created ? basinWatched : `s.watched_until > clock_timestamp() or ${basinWatched}`;
-  return `case when ${watched}
-      then pg_notify('${notifyChannel(schema)}', s.id::text)::text end as notified`;
+  const watching = created ? basinWatched : `s.watched_until > clock_timestamp() or ${basinWatched}`;
+  return `case when ${watching} then s.id end as watched_id`;
 }

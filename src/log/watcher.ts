@@ -141,7 +141,8 @@ export class Watcher {
       client = await connectClient(this.#pool);
       const listener = client;
       listener.on('notification', (message) => {
-        if (message.payload !== undefined) wakeAll(this.#byId.get(message.payload));
+        // The payload: the ids of streams appended to (see notifier.ts), comma-separated.
+        if (message.payload) for (const id of message.payload.split(',')) wakeAll(this.#byId.get(id));
         if (this.#any.size > 0) wakeAll(this.#any);
       });
       listener.on('error', () => this.#lost(listener));

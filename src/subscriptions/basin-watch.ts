@@ -16,10 +16,10 @@ const registry = new WeakMap<LogContext, Marks>();
 /**
  * Makes appends to `basin` from other processes wake this process's basin-wide followers until the returned
  * release is called: LISTEN is on, and the basin is marked watched (`basins.watched_until`, set for 1 s and
- * renewed every 400 ms while held), which makes every append to the basin NOTIFY. Followers hold a mark only
- * while idle: under load they poll instead and release it, and it lapses within a second, since NOTIFY
- * serializes the commits of notifying transactions (measured: 16-in-flight appends at about a third of their
- * speed when every one notifies). If LISTEN or the mark fails, followers still poll. Internal.
+ * renewed every 400 ms while held), which makes every appending process notify after its appends to the
+ * basin (see src/log/notifier.ts). Followers hold a mark only while idle: under load they poll instead and
+ * release it, and it lapses within a second, so that busy appenders send no notifications nobody waits for.
+ * If LISTEN or the mark fails, followers still poll. Internal.
  */
 export async function holdBasinMark(context: LogContext, basin: string): Promise<() => void> {
   let marks = registry.get(context);

@@ -15,9 +15,8 @@ import { recordsAfter } from './records-after.js';
  * a body of valid UTF-8 comes as `text`. The filter's parts, when given, are parameters from `$7` on: the
  * statement text differs by which parts are given (so each shape gets a plan of its own), never by their values.
  *
- * The trim point is checked above an `offset 0` fence: inside the join, the check would make the planner
- * look the stream row up per (stream, seqNum) instead of caching it per stream (Memoize), which cost about
- * twice the page's time. The pending probe is ordered so that it is an index probe, not a scan.
+ * The trim point is checked above an `offset 0` fence, on the page's sorted rows. The pending probe is
+ * ordered so that it is an index probe, not a scan.
  */
 export function readAllStatement(schema: string, filter: CheckedFilter): Statement {
   const records = qualified(schema, 'records');

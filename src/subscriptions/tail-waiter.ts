@@ -89,21 +89,29 @@ export class TailWaiter {
       this.#horizonSince = Date.now();
       this.#heldPollMs = 0;
     }
-    if (page.full || page.records.length > 0) {
-      subscription?.cancel();
+    if (page.records.length > 0) {
       this.#heldPollMs = 0;
       this.#recordsAt = Date.now();
       this.#release?.();
       this.#release = undefined;
+    }
+    if (page.full) {
+      // More waits below the horizon: read on at once.
+      subscription?.cancel();
       return;
     }
     if (!this.#atTail) {
       // First time at the horizon: subscribe to wake-ups from now on, and read once more before waiting.
+      subscription?.cancel();
       this.#atTail = true;
       return;
     }
-    // Records arrived lately: poll briefly and ask no one to notify (a NOTIFY in every append serializes
-    // commits). Quiet for a while: mark the basin watched, so that the next append from elsewhere notifies.
+    // At the horizon (a page not full ends there), with or without records: wait for a wake-up or the poll.
+    // Reading again at once would read a record or two per round trip while appends come from elsewhere,
+    // and cost the appenders' machine a query per page.
+    // Records arrived lately: poll briefly and ask no one to notify (each notification costs the appending
+    // process a statement). Quiet for a while: mark the basin watched, so that the next append from elsewhere
+    // notifies.
     const active = Date.now() - this.#recordsAt < IDLE_AFTER_MS;
     if (!active) this.#release ??= await holdBasinMark(this.#context, this.#wait.basin);
     await this.#checkStall();

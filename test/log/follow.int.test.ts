@@ -66,6 +66,55 @@ describe('follow', () => {
     expect(seen).toEqual(Array.from({ length: 21 }, (_, i) => i));
   });
 
+  it('wakes followers of many streams elsewhere from concurrent appends, with fewer notifications than appends', async () => {
+    const streams = Array.from({ length: 30 }, (_, i) => uniqueName(`many-${i}`));
+    for (const name of streams) await fixture.log.stream(name).append([{ body: 'first' }]);
+    // Polling is set to a minute, so only notifications can deliver within the deadlines below.
+    const follower = await connectAs('fp-many-follower', { pollIntervalMs: 60_000 });
+    const writer = await connectAs('fp-many-writer');
+    const listener = await admin.connect();
+    const payloads: string[] = [];
+    listener.on('notification', (message) => payloads.push(message.payload ?? ''));
+    await listener.query(`listen "fencepost_${fixture.log.schema}"`);
+    const controller = new AbortController();
+    const seen = new Map<string, number>(streams.map((name) => [name, 0]));
+    const following = streams.map(async (name) => {
+      for await (const record of follower.stream(name).follow({ seqNum: 0, signal: controller.signal })) {
+        seen.set(name, record.seqNum + 1);
+      }
+    });
+    try {
+      await eventually(() => [...seen.values()].every((n) => n === 1), 'the catch-ups');
+      // The followers have marked their streams watched once they wait at the tail.
+      await eventually(async () => {
+        const { rows } = await admin.query(
+          `select count(*)::int as n from "${fixture.log.schema}".streams
+           where name = any($1) and watched_until > clock_timestamp()`,
+          [streams],
+        );
+        return rows[0].n === streams.length;
+      }, 'every stream marked watched');
+      for (let round = 1; round <= 3; round++) {
+        await Promise.all(streams.map((name) => writer.stream(name).append([{ body: `r${round}` }])));
+        await eventually(
+          () => [...seen.values()].every((n) => n === round + 1),
+          `round ${round} to reach every follower by notification`,
+          10_000,
+        );
+      }
+      // Each notification names the streams appended to while the one before was being sent.
+      const ids = payloads.flatMap((p) => p.split(','));
+      expect(new Set(ids).size).toBe(streams.length);
+      expect(payloads.length).toBeLessThan(3 * streams.length);
+    } finally {
+      controller.abort();
+      await Promise.all(following);
+      listener.release();
+      await writer.close();
+      await follower.close();
+    }
+  });
+
   it('resumes without gap or duplicate when its connections are terminated again and again', async () => {
     const name = uniqueName('survivor');
     const follower = await connectAs('fp-follower');

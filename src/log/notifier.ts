@@ -1,0 +1,68 @@
+import type pg from 'pg';
+import { notifyChannel } from './statement-parts.js';
+
+/** Stream ids per notification: a payload stays far below Postgres's 8,000-byte limit. */
+const IDS_PER_PAYLOAD = 400;
+/** While appends keep coming, one notification statement at most this often (ms). */
+const MIN_GAP_MS = 5;
+
+/**
+ * Sends the notifications of committed appends to watched streams, outside the appends' transactions.
+ *
+ * A NOTIFY inside a transaction takes a database-wide lock at commit and holds it through the commit's WAL
+ * flush, so every notifying transaction commits one after another (measured: 16-in-flight appends at two
+ * thirds of their speed, and the slowest 1% of appends at 1,000/s waiting 20–50 ms instead of 5). So the
+ * append statement only says whether a follower watches the stream, and this process notifies after the
+ * commit, by a statement of its own: the first at once, then, while appends keep coming, one at most every
+ * 5 ms, each carrying every stream id that arrived since the one before (`id,id,…`). Each costs a round trip
+ * and server time: one per append cost 16-in-flight appends about 10% of their speed (measured).
+ *
+ * A notification is only a wake-up: followers read by cursor and also poll, so one lost to a crash between
+ * the commit and the notification (or to a failed send) delays followers in other processes by at most
+ * their poll interval and loses nothing. Internal.
+ */
+export class Notifier {
+  readonly #pool: pg.Pool;
+  readonly #statement: { name: string; text: string };
+  readonly #pending = new Set<number>();
+  #sending: Promise<void> | undefined;
+
+  constructor(pool: pg.Pool, schema: string) {
+    this.#pool = pool;
+    this.#statement = {
+      name: `fencepost_notify_${schema}`,
+      text: `select pg_notify('${notifyChannel(schema)}', p) from unnest($1::text[]) as p`,
+    };
+  }
+
+  /** Called after an append to a watched stream committed: followers elsewhere learn of it soon. */
+  notify(streamId: number): void {
+    this.#pending.add(streamId);
+    this.#sending ??= this.#send().finally(() => (this.#sending = undefined));
+  }
+
+  /** Waits until the notifications asked for so far were sent (or failed). */
+  async flush(): Promise<void> {
+    while (this.#sending) await this.#sending;
+  }
+
+  async #send(): Promise<void> {
+    let sentAt = 0;
+    while (this.#pending.size > 0) {
+      const gap = sentAt + MIN_GAP_MS - performance.now();
+      if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
+      sentAt = performance.now();
+      const ids = [...this.#pending];
+      this.#pending.clear();
+      const payloads: string[] = [];
+      for (let i = 0; i < ids.length; i += IDS_PER_PAYLOAD) {
+        payloads.push(ids.slice(i, i + IDS_PER_PAYLOAD).join(','));
+      }
+      try {
+        await this.#pool.query({ ...this.#statement, values: [payloads] });
+      } catch {
+        // a wake-up lost: followers elsewhere find the records at their next poll
+      }
+    }
+  }
+}
