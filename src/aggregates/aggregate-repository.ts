@@ -7,7 +7,7 @@ import type { AggregateDefinition } from './define-aggregate.js';
 import type { AnyEvent } from './define-event.js';
 import type { EventEnvelope, RecordedEvent } from './recorded-event.js';
 import { SnapshotStore } from './snapshot-store.js';
-import { EventReader } from './event-reader.js';
+import { EventReader, type EventHead, type EventRow } from './event-reader.js';
 
 /** Records per page of a load: 10,000 records of a few hundred bytes are a few MB. */
 const PAGE = 10_000;
@@ -176,33 +176,39 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
   async #replay(stream: Stream, end: number | null): Promise<LoadedAggregate<State> & { from: number }> {
     const { codec, evolve, snapshots } = this.aggregate;
     const { basin, name } = stream;
-    const schemaVersion = snapshots ? snapshots.schemaVersion : null;
-    let page = await this.#reader.page(basin, name, 0, schemaVersion, end, PAGE);
     let state = this.aggregate.initialState();
     let from = 0;
-    if (page?.snapshot) {
-      const usable = !snapshots?.schema || snapshots.schema.safeParse(page.snapshot.state).success;
-      if (usable) {
-        state = page.snapshot.state as State;
-        from = page.snapshot.version;
-      } else page = await this.#reader.page(basin, name, 0, null, end, PAGE);
-    }
-    if (!page) return { state, version: 0, from: 0 };
-    const stop = end === null ? page.nextSeq : Math.min(end, page.nextSeq);
-    if (page.trimPoint > from && from < stop) throw gap(name, from, page.trimPoint);
-    let version = from;
-    for (;;) {
-      const records = page.records;
-      for (let i = 0; i < records.length; i++) {
-        const [seqNum, , , headers, body, timestamp] = records[i]!;
-        if (seqNum !== version) throw gap(name, version, seqNum);
-        state = evolve(state, codec.decodeRow(seqNum, timestamp, headers, body, name));
-        version = seqNum + 1;
+    let version = 0;
+    let stop = 0;
+    // Each record is decoded and folded as it arrives, never kept: memory stays flat, and garbage dies young.
+    const fold = ([seqNum, , , headers, body, timestamp]: EventRow): void => {
+      if (seqNum !== version) throw gap(name, version, seqNum);
+      state = evolve(state, codec.decodeRow(seqNum, timestamp, headers, body, name));
+      version = seqNum + 1;
+    };
+    // The first read also brings the newest snapshot (when the aggregate takes them); a snapshot its state
+    // schema refuses is passed over, and the events are read again from the start.
+    let refused = false;
+    const start = (head: EventHead, snapshot: boolean): boolean => {
+      if (snapshot && head.snapshot) {
+        refused = !!snapshots?.schema && !snapshots.schema.safeParse(head.snapshot.state).success;
+        if (refused) return false;
+        state = head.snapshot.state as State;
+        from = version = head.snapshot.version;
       }
-      if (version >= stop || records.length === 0) break;
-      const next = await this.#reader.page(basin, name, version, null, stop, PAGE);
+      stop = end === null ? head.nextSeq : Math.min(end, head.nextSeq);
+      if (head.trimPoint > from && from < stop) throw gap(name, from, head.trimPoint);
+      return true;
+    };
+    const schemaVersion = snapshots ? snapshots.schemaVersion : null;
+    let read = await this.#reader.scan(basin, name, 0, schemaVersion, end, PAGE, (h) => start(h, true), fold);
+    if (refused)
+      read = await this.#reader.scan(basin, name, 0, null, end, PAGE, (h) => start(h, false), fold);
+    if (!read) return { state, version: 0, from: 0 };
+    while (version < stop && read.count > 0) {
+      const next = await this.#reader.scan(basin, name, version, null, stop, PAGE, () => true, fold);
       if (!next) break;
-      page = next;
+      read = next;
     }
     if (version < stop) throw gap(name, version, stop);
     return { state, version, from };

