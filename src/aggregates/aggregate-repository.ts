@@ -98,13 +98,22 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     const stream = this.stream(id);
     const events: RecordedEvent<E>[] = [];
     let next = start;
+    const decode = ([seqNum, , , headers, body, timestamp]: EventRow): void => {
+      events.push(this.aggregate.codec.decodeRow(seqNum, timestamp, headers, body, stream.name));
+      next = seqNum + 1;
+    };
     while (next < end) {
-      const page = await this.#reader.page(stream.basin, stream.name, next, null, end, PAGE);
-      if (!page || page.records.length === 0) break;
-      for (const [seqNum, , , headers, body, timestamp] of page.records) {
-        events.push(this.aggregate.codec.decodeRow(seqNum, timestamp, headers, body, stream.name));
-        next = seqNum + 1;
-      }
+      const read = await this.#reader.scan(
+        stream.basin,
+        stream.name,
+        next,
+        null,
+        end,
+        PAGE,
+        () => true,
+        decode,
+      );
+      if (!read || read.count === 0) break;
     }
     return events;
   }

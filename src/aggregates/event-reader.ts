@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { runQuery, scanQuery } from '../log/run-query.js';
+import { scanQuery } from '../log/run-query.js';
 import { textAsStrings } from '../log/text-types.js';
 import { readEventsStatement } from './read-events-statement.js';
 
@@ -27,11 +27,6 @@ export interface EventHead {
   snapshot: { version: number; state: unknown } | undefined;
 }
 
-/** One page of an aggregate's events, and the stream's state when the read ran. */
-export interface EventPage extends EventHead {
-  records: EventRow[];
-}
-
 type Row = [
   a: number,
   b: number | null,
@@ -53,35 +48,9 @@ export class EventReader {
 
   /**
    * Up to `limit` records from `start` (or from the snapshot of `schemaVersion`, when there is one at or
-   * above `start` and at or below `end`) below `end` (default: the tail); undefined when the stream does not
-   * exist.
-   *
-   * @throws StorageError.
-   */
-  async page(
-    basin: string,
-    stream: string,
-    start: number,
-    schemaVersion: number | null,
-    end: number | null,
-    limit: number,
-  ): Promise<EventPage | undefined> {
-    const rows = await runQuery<Row>(
-      this.#pool,
-      { ...this.#statement, values: [basin, stream, start, schemaVersion, end, limit] },
-      'read',
-      { types: textAsStrings, rowMode: 'array' },
-    );
-    const first = rows[0];
-    if (!first) return undefined;
-    rows.shift();
-    return { ...headOf(first), records: rows as unknown as EventRow[] };
-  }
-
-  /**
-   * The read of {@link page}, with each record handed to `onRecord` as it arrives instead of collected (a
-   * page of rows is never held at once). `onHead` sees the stream's state before any record; when it returns
-   * false, the records are skipped. Returns the head and how many records came; undefined when the stream
+   * above `start` and at or below `end`) below `end` (default: the tail), each handed to `onRecord` as it
+   * arrives, never collected (a page of rows is never held at once). `onHead` sees the stream's state first;
+   * when it returns false, the records are skipped. Returns the head and how many records came; undefined when the stream
    * does not exist. An error either callback throws is thrown once the statement has ended, and no callback
    * runs after it.
    *

@@ -197,6 +197,21 @@ describe('snapshots', () => {
     }
   }
 
+  /** Overwrites the balance in a stream's snapshots, as if they had been written wrong. */
+  async function setSnapshotBalance(stream: string, balance: number): Promise<void> {
+    const client = new pg.Client({ connectionString: fixture.connectionString });
+    await client.connect();
+    try {
+      await client.query(
+        `update fencepost.snapshots set state = jsonb_set(state, '{balance}', to_jsonb($2::int))
+         where stream_id = (select id from fencepost.streams where name = $1)`,
+        [stream, balance],
+      );
+    } finally {
+      await client.end();
+    }
+  }
+
   it('loads from the snapshot plus the tail the same state as a full replay', async () => {
     const id = uniqueName('snap');
     await seed(id, 123);
@@ -216,17 +231,7 @@ describe('snapshots', () => {
     const repository = new AggregateRepository(fixture.log, Snapshotted);
     const { state } = await repository.load(id);
     // Tamper with the snapshot: a load that read it (and not the events) shows the tampered balance.
-    const client = new pg.Client({ connectionString: fixture.connectionString });
-    await client.connect();
-    try {
-      await client.query(
-        `update fencepost.snapshots set state = jsonb_set(state, '{balance}', '-1')
-         where stream_id = (select id from fencepost.streams where name = $1)`,
-        [`account-${id}`],
-      );
-    } finally {
-      await client.end();
-    }
+    await setSnapshotBalance(`account-${id}`, -1);
     expect((await repository.load(id)).state).toEqual({ ...state, balance: -1 });
   });
 
@@ -265,17 +270,7 @@ describe('snapshots', () => {
     });
     const repository = new AggregateRepository(fixture.log, checked);
     await repository.load(id); // takes the snapshot at 31
-    const client = new pg.Client({ connectionString: fixture.connectionString });
-    await client.connect();
-    try {
-      await client.query(
-        `update fencepost.snapshots set state = jsonb_set(state, '{balance}', '-1')
-         where stream_id = (select id from fencepost.streams where name = $1)`,
-        [`account-${id}`],
-      );
-    } finally {
-      await client.end();
-    }
+    await setSnapshotBalance(`account-${id}`, -1);
     // A load that used the refused snapshot would show balance -1, or fold events onto it.
     expect(await repository.load(id)).toEqual(full);
   });
