@@ -7,7 +7,7 @@
  * - live: a consumer (and a followAll) in one process while another appends at a fixed rate: the latency
  *   from the append's start to the handler, p50 and p99;
  * - notify cost: 16-in-flight appends with no follower and with a basin-wide follower in another process
- *   (which makes every append of the basin NOTIFY).
+ *   (whose basin mark makes the appending process send notifications after its appends commit).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
