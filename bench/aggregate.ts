@@ -4,8 +4,11 @@
  * version 1, so loading upcasts it.
  */
 import { z } from 'zod';
-import { defineAggregate, defineEvent, type EventOf } from '../src/index.js';
+import type { EventOf } from '../src/index.js';
+import { loadFencepost } from './library.js';
 import { BODY, EVENT_TYPE } from './workloads.js';
+
+const { defineAggregate, defineEvent } = await loadFencepost();
 
 export const ORDER = JSON.parse(BODY) as {
   orderId: string;

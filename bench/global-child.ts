@@ -16,13 +16,14 @@
  * Each reports one JSON object over IPC.
  */
 import pg from 'pg';
+import { loadFencepost } from './library.js';
 import { BODY, EVENT_TYPE } from './workloads.js';
 
 export const GLOBAL_SCHEMA = 'fp_global';
 const MB = 1024 * 1024;
 const PAGE = 2000;
 
-const fencepost = () => import('../src/index.js');
+const fencepost = loadFencepost;
 const connect = async (url: string, max = 4) =>
   (await fencepost()).EventLog.connect({
     connectionString: url,

@@ -11,6 +11,7 @@
  * Seeding runs in a process of its own so that the measuring process's RSS holds nothing of it. Each reports
  * over IPC (or prints JSON when run by hand).
  */
+import { loadFencepost } from './library.js';
 import { BODY, EVENT_TYPE } from './workloads.js';
 
 const SCHEMA = 'fp_mem';
@@ -33,7 +34,7 @@ export interface MeasureReport {
 const MB = 1024 * 1024;
 const rssStart = process.memoryUsage.rss();
 
-const fencepost = () => import('../src/index.js');
+const fencepost = loadFencepost;
 
 async function seed(connectionString: string, total: number, batchSize: number): Promise<SeedReport> {
   const { EventLog } = await fencepost();

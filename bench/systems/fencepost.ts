@@ -1,10 +1,12 @@
-/** fencepost, the system under test, through its public API (`src/index.ts`). */
+/** fencepost, the system under test, through its public API (compiled: see library.ts). */
 import pg from 'pg';
-import { AggregateRepository, CommandHandler, EventLog, SeqNumMismatchError } from '../../src/index.js';
+import { loadFencepost } from '../library.js';
 import { Book, orderRecord, ORDER, snapshotted } from '../aggregate.js';
 import { BODY, EVENT_TYPE, type Params } from '../workloads.js';
 import type { BenchSystem, SystemFactory } from './system.js';
 import { check, race, spreadAppends, timed } from './system.js';
+
+const { AggregateRepository, CommandHandler, EventLog, SeqNumMismatchError } = await loadFencepost();
 
 export const SCHEMA = 'fp_bench';
 
