@@ -13,7 +13,9 @@ const COMPILED = new URL('../dist/src/index.js', import.meta.url);
 /** The compiled package's exports, typed by its sources. @throws when `dist/` was not built. */
 export async function loadFencepost(): Promise<typeof Fencepost> {
   if (!existsSync(fileURLToPath(COMPILED))) {
-    throw new Error(`bench: ${fileURLToPath(COMPILED)} is missing; run \`npm run build\` (npm run bench does)`);
+    throw new Error(
+      `bench: ${fileURLToPath(COMPILED)} is missing; run \`npm run build\` (npm run bench does)`,
+    );
   }
   return (await import(COMPILED.href)) as typeof Fencepost;
 }
