@@ -2,7 +2,7 @@ import { textAsBytes, textAsStrings } from './text-types.js';
 import { BasinNotFoundError, StorageError, StreamNotFoundError } from './errors.js';
 import type { LogContext } from './log-context.js';
 import type { Start } from './read-options.js';
-import { runQuery } from './run-query.js';
+import { runQuery, scanQuery } from './run-query.js';
 import { Streams } from './streams.js';
 import type { ReadAs, SequencedRecord, StreamPosition } from './types.js';
 
@@ -53,7 +53,31 @@ export async function readPage<A extends ReadAs>(
   if ('seqNum' in start) seqNum = start.seqNum;
   else if ('tailOffset' in start) tailOffset = start.tailOffset;
   else if ('timestamp' in start) seqNum = await seekTimestamp(context, basin, stream, start.timestamp);
-  const rows = await runQuery<ReadRow<Decoded<A>>>(
+  let tail: StreamPosition | undefined;
+  let from = 0;
+  const records: SequencedRecord<Decoded<A>>[] = [];
+  const sizes: number[] = [];
+  let last: SequencedRecord<Decoded<A>> | undefined;
+  // Each row becomes its record as it is parsed: the rows themselves are never kept (less for the GC to copy).
+  const take = ([seqNum, timestamp, headers, headersText, body, text, begin, size]: ReadRow<Decoded<A>>) => {
+    if (begin !== null) {
+      tail = { seqNum, timestamp };
+      from = begin;
+      return;
+    }
+    if (last !== undefined && seqNum !== last.seqNum + 1) {
+      throw new StorageError(`read returned seqNum ${seqNum} after ${last.seqNum}: records out of order`);
+    }
+    last = {
+      seqNum,
+      timestamp,
+      headers: headers ?? headersText ?? [],
+      body: (text ?? body) as Decoded<A>,
+    };
+    records.push(last);
+    if (size !== null) sizes.push(size);
+  };
+  await scanQuery<ReadRow<Decoded<A>>>(
     context.pool,
     {
       ...context.statements.read,
@@ -69,33 +93,9 @@ export async function readPage<A extends ReadAs>(
         limits.sizes === true,
       ],
     },
-    'read',
+    take,
     { types: as === 'bytes' ? textAsBytes : textAsStrings, rowMode: 'array' },
   );
-  let tail: StreamPosition | undefined;
-  let from = 0;
-  const records: SequencedRecord<Decoded<A>>[] = [];
-  const sizes: number[] = [];
-  let last: SequencedRecord<Decoded<A>> | undefined;
-  for (let r = 0; r < rows.length; r++) {
-    const [seqNum, timestamp, headers, headersText, body, text, begin, size] = rows[r]!;
-    if (begin !== null) {
-      tail = { seqNum, timestamp };
-      from = begin;
-      continue;
-    }
-    if (last !== undefined && seqNum !== last.seqNum + 1) {
-      throw new StorageError(`read returned seqNum ${seqNum} after ${last.seqNum}: records out of order`);
-    }
-    last = {
-      seqNum,
-      timestamp,
-      headers: headers ?? headersText ?? [],
-      body: (text ?? body) as Decoded<A>,
-    };
-    records.push(last);
-    if (size !== null) sizes.push(size);
-  }
   if (tail === undefined) {
     await createOnRead(context, basin, stream);
     return { records, sizes, tail: { seqNum: 0, timestamp: 0 }, start: 0 };

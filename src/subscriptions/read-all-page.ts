@@ -1,4 +1,4 @@
-import { runQuery } from '../log/run-query.js';
+import { scanQuery } from '../log/run-query.js';
 import { textAsBytes, textAsStrings } from '../log/text-types.js';
 import { StorageError } from '../log/errors.js';
 import type { LogContext } from '../log/log-context.js';
@@ -50,22 +50,18 @@ export async function readAllPage<A extends ReadAs>(
   filter: CheckedFilter,
   as?: A,
 ): Promise<GlobalPage<Decoded<A>>> {
-  const rows = await runQuery<Row<Decoded<A>>>(
-    context.pool,
-    { ...statement(context, filter), values: readAllParameters(basin, after, limit, as !== 'bytes', filter) },
-    'read',
-    { types: as === 'bytes' ? textAsBytes : textAsStrings, rowMode: 'array' },
-  );
   let horizon: string | undefined;
   let pending = false;
   const records: GlobalRecord<Decoded<A>>[] = [];
   let last: Position = after;
-  for (let i = 0; i < rows.length; i++) {
-    const [key, streamId, seqNum, stream, timestamp, headers, headersText, body, text] = rows[i]!;
+  // Each row becomes its record as it is parsed: the rows themselves are never kept (less for the GC to copy).
+  const take = ([key, streamId, seqNum, stream, timestamp, headers, headersText, body, text]: Row<
+    Decoded<A>
+  >) => {
     if (streamId === null) {
       horizon = key;
       pending = seqNum > 0;
-      continue;
+      return;
     }
     last = { key, streamId, seqNum };
     records.push({
@@ -77,7 +73,13 @@ export async function readAllPage<A extends ReadAs>(
       body: (text ?? body) as Decoded<A>,
       cursor: encodeCursor(last),
     });
-  }
+  };
+  await scanQuery<Row<Decoded<A>>>(
+    context.pool,
+    { ...statement(context, filter), values: readAllParameters(basin, after, limit, as !== 'bytes', filter) },
+    take,
+    { types: as === 'bytes' ? textAsBytes : textAsStrings, rowMode: 'array' },
+  );
   if (horizon === undefined) throw new StorageError('the global read returned no horizon');
   const full = records.length >= limit;
   // Not full: nothing below the horizon is left after `last`, so the next read may start at the horizon.
