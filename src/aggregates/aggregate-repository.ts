@@ -9,7 +9,7 @@ import type { EventEnvelope, RecordedEvent } from './recorded-event.js';
 import { SnapshotStore } from './snapshot-store.js';
 import { EventReader, type EventHead, type EventRow } from './event-reader.js';
 
-/** Records per page of a load: 10,000 records of a few hundred bytes are a few MB. */
+/** Records per read of a load. Each record is folded as it arrives, so this bounds a statement, not memory. */
 const PAGE = 10_000;
 
 /** An aggregate as loaded: its state and its version, the stream's next seqNum (0: no events yet). */
