@@ -1,6 +1,7 @@
 import { qualified } from '../db/schema-name.js';
 import type { LogContext } from '../log/log-context.js';
 import { runQuery } from '../log/run-query.js';
+import { appendStream } from './records-after.js';
 import type { HorizonHolder, HorizonReport, StallReport } from './types.js';
 
 /** Waiting records are counted in up to this many appends. */
@@ -83,13 +84,12 @@ export async function stallReport(context: LogContext, basin: string): Promise<S
   const [waiting] = await runQuery<{ horizon: string; n: number; oldest: number | null }>(
     context.pool,
     {
-      name: `fencepost.${context.schema}.waiting.v2`,
+      name: `fencepost.${context.schema}.waiting.v3`,
       text: `
 with h as (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
 select (select horizon from h)::text as horizon, coalesce(sum(w.span), 0)::bigint as n,
   min(w.timestamp) as oldest from (
-  select f.span, f.timestamp from ${qualified(context.schema, 'records')} f
-  join ${qualified(context.schema, 'streams')} s on s.id = f.stream_id
+  select f.span, f.timestamp from ${qualified(context.schema, 'records')} f ${appendStream(context.schema)}
   where f.span is not null and f.commit_key >= (select horizon from h) and s.basin = $1
   limit ${COUNT_LIMIT}) w`,
       values: [basin],
