@@ -50,9 +50,9 @@ export class EventReader {
    * Up to `limit` records from `start` (or from the snapshot of `schemaVersion`, when there is one at or
    * above `start` and at or below `end`) below `end` (default: the tail), each handed to `onRecord` as it
    * arrives, never collected (a page of rows is never held at once). `onHead` sees the stream's state first;
-   * when it returns false, the records are skipped. Returns the head and how many records came; undefined when the stream
-   * does not exist. An error either callback throws is thrown once the statement has ended, and no callback
-   * runs after it.
+   * when it returns false, the records are skipped. Returns the head and how many records came; undefined
+   * when the stream does not exist. An error either callback throws is thrown once the statement has ended,
+   * and no callback runs after it.
    *
    * @throws StorageError, or what a callback threw.
    */

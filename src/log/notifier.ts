@@ -11,7 +11,7 @@ const MIN_GAP_MS = 5;
  *
  * A NOTIFY inside a transaction takes a database-wide lock at commit and holds it through the commit's WAL
  * flush, so every notifying transaction commits one after another (measured: 16-in-flight appends at two
- * thirds of their speed, and the slowest 1% of appends at 1,000/s waiting 20–50 ms instead of 5). So the
+ * thirds of their speed, and the slowest 1% of appends at 1,000/s waiting 18–47 ms instead of 5). So the
  * append statement only says whether a follower watches the stream, and this process notifies after the
  * commit, by a statement of its own: the first at once, then, while appends keep coming, one at most every
  * 5 ms, each carrying every stream id that arrived since the one before (`id,id,…`). Each costs a round trip
@@ -30,7 +30,7 @@ export class Notifier {
   constructor(pool: pg.Pool, schema: string) {
     this.#pool = pool;
     this.#statement = {
-      name: `fencepost_notify_${schema}`,
+      name: `fencepost.${schema}.notify.v1`,
       text: `select pg_notify('${notifyChannel(schema)}', p) from unnest($1::text[]) as p`,
     };
   }

@@ -11,7 +11,8 @@ export function notifyChannel(schema: string): string {
  * records. The UPDATE takes the row lock and checks the fencing token, then `matchSeqNum`, at once; READ
  * COMMITTED re-checks the conditions on the newest row version after waiting for the lock. It reserves the
  * sequence numbers, moves the timestamp floor, the token and the trim point, and says whether a follower in
- * another process watches the stream (the appending process notifies it after the commit). A key conflict on records is an error, never ignored.
+ * another process watches the stream (the appending process notifies it after the commit). A key conflict on
+ * records is an error, never ignored.
  *
  * When nothing matched, the statement returns no row, and appendEncoded asks `stateStatement` why. Keeping
  * that read out of the append statement keeps the statement small: each plan node costs executor time on

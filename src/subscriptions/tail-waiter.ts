@@ -106,12 +106,10 @@ export class TailWaiter {
       this.#atTail = true;
       return;
     }
-    // At the horizon (a page not full ends there), with or without records: wait for a wake-up or the poll.
-    // Reading again at once would read a record or two per round trip while appends come from elsewhere,
-    // and cost the appenders' machine a query per page.
-    // Records arrived lately: poll briefly and ask no one to notify (each notification costs the appending
-    // process a statement). Quiet for a while: mark the basin watched, so that the next append from elsewhere
-    // notifies.
+    // At the horizon (a page not full ends there), with or without records: wait for a wake-up or the poll,
+    // rather than read a record or two per round trip while appends come from elsewhere. Records arrived
+    // lately: poll briefly and ask no one to notify (each notification costs the appending process a
+    // statement). Quiet for a while: mark the basin watched, so that the next append from elsewhere notifies.
     const active = Date.now() - this.#recordsAt < IDLE_AFTER_MS;
     if (!active) this.#release ??= await holdBasinMark(this.#context, this.#wait.basin);
     await this.#checkStall();
