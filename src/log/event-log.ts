@@ -60,8 +60,9 @@ export interface ConnectOptions {
   /** A Postgres connection string; fencepost makes and owns a pool. Default: `DATABASE_URL`. */
   connectionString?: string;
   /**
-   * Use this pool instead (not closed by `close()`). Give it `options: '-c plan_cache_mode=force_generic_plan -c jit=off'`
-   * for the speed of the pools fencepost makes (see README).
+   * Use this pool instead (not closed by `close()`). Give it
+   * `options: '-c plan_cache_mode=force_generic_plan -c jit=off'` for the speed of the pools fencepost makes
+   * (see README).
    */
   pool?: pg.Pool;
   /** Pool size when fencepost makes the pool (default 10). */
@@ -131,7 +132,7 @@ export class EventLog {
     }
     const pool =
       options.pool ??
-      new pg.Pool({ connectionString, max: options.max ?? 10, options: sessionOptions(connectionString!) });
+      new pg.Pool({ ...sessionConfig(connectionString!), max: options.max ?? 10 });
     if (!options.pool) pool.on('error', () => undefined); // an idle client's lost connection is replaced on demand
     const db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: poolForKysely(pool) }),
@@ -350,16 +351,21 @@ function statements(schema: string): Statements {
  * a connection's first executions against 2.4 ms with its generic plan). And no JIT compilation: a generic
  * plan's cost is estimated without its parameters' values, and past `jit_above_cost` every execution of a
  * sub-millisecond read paid about 230 ms to compile (measured on the global read). Options already in the
- * connection string are kept.
+ * connection string are kept: they move into `options`, since pg lets a connection string's `options`
+ * replace the pool's.
  */
-function sessionOptions(connectionString: string): string {
-  let given = '';
+function sessionConfig(connectionString: string): { connectionString: string; options: string } {
+  const ours = '-c plan_cache_mode=force_generic_plan -c jit=off';
+  let url: URL;
   try {
-    given = new URL(connectionString).searchParams.get('options') ?? '';
+    url = new URL(connectionString);
   } catch {
-    // not a URL (a socket path, say): nothing given to keep
+    return { connectionString, options: ours }; // not a URL (key=value pairs, say): nothing given to move
   }
-  return `${given} -c plan_cache_mode=force_generic_plan -c jit=off`.trim();
+  const given = url.searchParams.get('options');
+  if (given === null) return { connectionString, options: ours };
+  url.searchParams.delete('options');
+  return { connectionString: url.toString(), options: `${given} ${ours}` };
 }
 
 /**

@@ -3,7 +3,6 @@
  * errors for missing ones, and `EventLog.connect`: option checks, independent schemas in one database, and
  * concurrent migrations of a fresh schema.
  */
-import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   BasinNotFoundError,
@@ -18,7 +17,7 @@ import {
   type ConnectOptions,
 } from '../../src/index.js';
 import { rejectionOf } from '../support/assertions.js';
-import { uniqueName, useEventLog } from '../support/event-log.js';
+import { uniqueName, uniqueSchema, useEventLog } from '../support/event-log.js';
 
 const fixture = useEventLog();
 
@@ -32,11 +31,6 @@ async function newBasin(config?: BasinConfig) {
 /** A basin name that is valid but was never created. */
 function missingBasinName(): string {
   return uniqueName('missing');
-}
-
-/** A schema name of this test run's own. */
-function uniqueSchema(label: string): string {
-  return `${label}_${randomBytes(4).toString('hex')}`;
 }
 
 /** The rejection of `EventLog.connect(options)`; closes the log if it connected after all. */
@@ -516,6 +510,17 @@ describe('EventLog.connect', () => {
     } finally {
       if (saved !== undefined) process.env.DATABASE_URL = saved;
     }
+  });
+
+  it('makes pools with generic plans and no JIT, keeping the options of the connection string', async () => {
+    const url = new URL(fixture.connectionString);
+    url.searchParams.set('options', '-c statement_timeout=12345');
+    const log = await fixture.connect({ connectionString: url.toString() });
+    const { rows } = await log.pool.query<{ jit: string; plans: string; timeout: string }>(
+      `select current_setting('jit') as jit, current_setting('plan_cache_mode') as plans,
+         current_setting('statement_timeout') as timeout`,
+    );
+    expect(rows[0]).toEqual({ jit: 'off', plans: 'force_generic_plan', timeout: '12345ms' });
   });
 
   it('two logs in different schemas of one database are independent', async () => {

@@ -8,6 +8,7 @@
  * });
  * ```
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll } from 'vitest';
 import { EventLog, type ConnectOptions } from '../../src/index.js';
 import { useTestDatabase } from './database.js';
@@ -58,4 +59,9 @@ let counter = 0;
 /** A stream name unique within the test run. */
 export function uniqueName(prefix = 'stream'): string {
   return `${prefix}-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** A schema name unique within the test run: `label`, then random hex (a-z, 0-9 and "_" only). */
+export function uniqueSchema(label: string): string {
+  return `${label}_${randomBytes(4).toString('hex')}`;
 }
