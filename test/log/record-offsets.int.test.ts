@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EventLog } from '../../src/index.js';
 import { horizonPassed } from '../support/horizon.js';
-import { uniqueName, useEventLog } from '../support/event-log.js';
+import { uniqueName, uniqueSchema, useEventLog } from '../support/event-log.js';
 
 /*
  * Each record stores where it ends in its stream's metered bytes, and the stream row the total
@@ -113,9 +113,7 @@ describe('record offsets (end_bytes)', () => {
   });
 
   it('a log written before 0005 and 0006 migrates to one index entry per record and the same offsets', async () => {
-    const schema = uniqueName('upgrade')
-      .toLowerCase()
-      .replace(/[^a-z0-9_]/g, '_');
+    const schema = uniqueSchema('upgrade');
     const prefix = 'kinds';
     const first = await fixture.connect({ schema });
     await appendEveryKind(first, prefix);
@@ -154,9 +152,7 @@ describe('record offsets (end_bytes)', () => {
   });
 
   it("the migration's backfill computes the same offsets as the appends did", async () => {
-    const schema = uniqueName('backfill')
-      .toLowerCase()
-      .replace(/[^a-z0-9_]/g, '_');
+    const schema = uniqueSchema('backfill');
     const prefix = 'kinds';
     const first = await fixture.connect({ schema });
     await appendEveryKind(first, prefix);

@@ -92,10 +92,7 @@ describe('readAll', () => {
   });
 
   it('keeps to its basin, and leaves out records below a stream trim point', async () => {
-    const basin = uniqueName('basin')
-      .toLowerCase()
-      .replace(/[^a-z0-9-]/g, '')
-      .slice(0, 40);
+    const basin = uniqueName('basin');
     await fixture.log.basins.create({ basin, config: { createStreamOnAppend: true } });
     await fixture.log
       .basin(basin)
