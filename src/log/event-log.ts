@@ -130,9 +130,7 @@ export class EventLog {
     if (!options.pool && !connectionString) {
       throw new InvalidArgumentError('EventLog.connect needs a connectionString, a pool, or DATABASE_URL');
     }
-    const pool =
-      options.pool ??
-      new pg.Pool({ ...sessionConfig(connectionString!), max: options.max ?? 10 });
+    const pool = options.pool ?? new pg.Pool({ ...sessionConfig(connectionString!), max: options.max ?? 10 });
     if (!options.pool) pool.on('error', () => undefined); // an idle client's lost connection is replaced on demand
     const db = new Kysely<Database>({
       dialect: new PostgresDialect({ pool: poolForKysely(pool) }),
