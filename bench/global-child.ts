@@ -96,10 +96,6 @@ async function seedEmmett(url: string, total: number, streams: number): Promise<
 }
 
 /**
- * Emmett's consumer with a no-op batch reactor, from the beginning until it has handled every event (its
- * `stopWhen: { noMessagesLeft }` stops at the first short batch, which a held horizon can cause).
- */
-/**
  * Emmett's consumer over the first `count` events, from the beginning: `postgreSQLEventStoreConsumer` with a
  * reactor whose no-op `eachMessage` stops it at `count`. Emmett 0.42's reactor has only `eachMessage`, and
  * stores its checkpoint after every message, so it runs a few thousand events a second here: the whole
@@ -178,7 +174,6 @@ async function catchup(url: string, system: string, total: number): Promise<obje
     return result;
   }
   if (system === 'emmett') return withPeakRss(() => emmettCatchup(url, total));
-
   const log = await connect(url, 4);
   let result;
   if (system === 'readAll') {

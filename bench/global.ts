@@ -115,7 +115,7 @@ export async function runGlobal(
     for (let round = 0; round < p.rounds; round++) {
       const order = systems.map((_, i) => systems[(i + round) % systems.length]!);
       for (const system of order) {
-        const expected = system === 'emmett' ? Math.min(p.emmettCount, p.records) : p.records;
+        const expected = system === 'emmett' ? result.emmettCount! : p.records;
         const r = await spawn(['catchup', url, system, String(expected)], timeout).result;
         if (r.records !== expected)
           throw new Error(`catch-up ${system} read ${r.records} of ${expected} records`);
