@@ -10,7 +10,7 @@ import {
   defaultConfig,
   NOW_MS,
   recordTimestamp,
-  watched,
+  written,
 } from './statement-parts.js';
 import type { AppendOptions } from './types.js';
 
@@ -65,7 +65,7 @@ select u.start, u.next_seq, u.last_ts, ${
     client
       ? '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($22::int[]))'
       : 'null::bigint[]'
-  } as marks, u.watched_id
+  } as marks, u.stream_id, u.watched
 from upd u`;
 }
 
@@ -131,7 +131,7 @@ function updateMany(schema: string, stamping: Stamping): string {
       (select max(least(t.target, s.next_seq + t.pos)) from unnest($14::bigint[], $15::int[]) as t(target, pos)))
   ${conditions({ token: 12, match: 11, missing: 16 })}
   returning s.id, s.next_seq - $3 as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
-    s.last_key, s.bytes - ($21::int[])[cardinality($21::int[])] as base_bytes, ${watched(schema)}`;
+    s.last_key, s.bytes - ($21::int[])[cardinality($21::int[])] as base_bytes, ${written()}`;
 }
 
 function createMany(schema: string, stamping: Stamping): string {
@@ -148,5 +148,5 @@ function createMany(schema: string, stamping: Stamping): string {
   ${creatable(schema, { token: 12, match: 11, missing: 16 })}
   on conflict (basin, name) do nothing
   returning s.id, 0::bigint as start, s.next_seq, s.prev_last_ts, s.last_ts, s.ts_mode, s.ts_uncapped,
-    s.last_key, 0::bigint as base_bytes, ${watched(schema, { created: true })}`;
+    s.last_key, 0::bigint as base_bytes, ${written({ created: true })}`;
 }

@@ -1,7 +1,7 @@
 import { qualified } from '../db/schema-name.js';
 import { appendOneStatement } from './append-one-statement.js';
 import type { Head } from './log-context.js';
-import { CLIENT_REQUIRE, COMMIT_KEY, defaultConfig, NOW_MS, watched } from './statement-parts.js';
+import { CLIENT_REQUIRE, COMMIT_KEY, defaultConfig, NOW_MS, written } from './statement-parts.js';
 
 /** The streams of the append, one row per item: `first` is the 0-based index of its first record. */
 const INPUT = `  select i.basin, i.name, i.match, i.token, i.count, i.ord::int as ord,
@@ -59,11 +59,11 @@ upd as (
   from locked l, go g
   where s.id = l.id and g.ok
   returning s.id, l.ord, l.first, s.next_seq - l.count as start, s.next_seq, s.last_ts, s.last_key,
-    s.bytes - ($17::int[])[l.first + l.count] as base_bytes, ${watched(schema)}
+    s.bytes - ($17::int[])[l.first + l.count] as base_bytes, ${written()}
 ),
 ${recordsAndCommand(schema)}
 select l.ord, l.next_seq as current_seq, l.fencing_token, l.ts_mode, u.start, u.next_seq, u.last_ts,
-  u.watched_id
+  u.stream_id, u.watched
 from locked l left join upd u on u.id = l.id`;
 }
 
@@ -104,11 +104,11 @@ with upd as (
     and (($3::bigint[])[1] is null or s.next_seq = ($3::bigint[])[1])
     and s.ts_mode <> ${CLIENT_REQUIRE}
   returning s.id, 1 as ord, 0 as first, s.next_seq - ($5::int[])[1] as start, s.next_seq, s.last_ts,
-    s.last_key, s.bytes - ($17::int[])[($5::int[])[1]] as base_bytes, ${watched(schema)}
+    s.last_key, s.bytes - ($17::int[])[($5::int[])[1]] as base_bytes, ${written()}
 ),
 ${recordsAndCommand(schema)}
 select u.ord, 0::bigint as current_seq, '' as fencing_token, 0::smallint as ts_mode, u.start, u.next_seq,
-  u.last_ts, u.watched_id
+  u.last_ts, u.stream_id, u.watched
 from upd u`;
 }
 
@@ -137,11 +137,11 @@ upd as (
   returning s.id, (select i.ord from input i where i.basin = s.basin and i.name = s.name) as ord,
     (select i.first from input i where i.basin = s.basin and i.name = s.name) as first,
     0::bigint as start, s.next_seq, s.last_ts, s.last_key, 0::bigint as base_bytes,
-    ${watched(schema, { created: true })}
+    ${written({ created: true })}
 ),
 ${recordsAndCommand(schema)}
 select u.ord, 0::bigint as current_seq, '' as fencing_token, 0::smallint as ts_mode, u.start,
-  u.next_seq, u.last_ts, u.watched_id
+  u.next_seq, u.last_ts, u.stream_id, u.watched
 from upd u`;
 }
 

@@ -8,7 +8,14 @@ import {
 } from './errors.js';
 import { appendOneParameters } from './append-one-statement.js';
 import { conditionFailure } from './condition-failure.js';
-import { appended, assertOpen, type Head, type LogContext, type Statement } from './log-context.js';
+import {
+  appended,
+  assertOpen,
+  type Head,
+  type LogContext,
+  type Statement,
+  type Written,
+} from './log-context.js';
 import { runQuery } from './run-query.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
 import type { AppendAck, AppendRecord } from './types.js';
@@ -34,7 +41,7 @@ export interface AppendManyOptions {
   commandId?: string;
 }
 
-interface ManyRow {
+interface ManyRow extends Written {
   ord: number;
   current_seq: number;
   fencing_token: string;
@@ -42,7 +49,6 @@ interface ManyRow {
   start: number | null;
   next_seq: number | null;
   last_ts: number | null;
-  watched_id: number | null;
 }
 
 const MAX_ATTEMPTS = 4;
@@ -162,14 +168,14 @@ async function appendOneRecord(
   for (const head of heads) {
     assertOpen(context);
     const statement = context.statements.appendOneCommand[head];
-    const [row] = await run<{ seq_num: number; timestamp: number; watched_id: number | null }>(
+    const [row] = await run<Written & { seq_num: number; timestamp: number }>(
       context,
       statement,
       values,
       options,
     );
     if (!row) continue;
-    appended(context, request.basins[0]!, request.names[0]!, row.watched_id);
+    appended(context, request.basins[0]!, request.names[0]!, row);
     const position = (seqNum: number) => ({ seqNum, timestamp: row.timestamp });
     return [
       { start: position(row.seq_num), end: position(row.seq_num + 1), tail: position(row.seq_num + 1) },
@@ -182,7 +188,7 @@ async function appendOneRecord(
 function acks(context: LogContext, request: EncodedRequest, rows: ManyRow[]): AppendAck[] {
   const byOrd = new Map(rows.map((r) => [r.ord, r]));
   for (let i = 0; i < request.count; i++) {
-    appended(context, request.basins[i]!, request.names[i]!, byOrd.get(i + 1)!.watched_id);
+    appended(context, request.basins[i]!, request.names[i]!, byOrd.get(i + 1)!);
   }
   return request.counts.map((count, i) => {
     const row = byOrd.get(i + 1)!;

@@ -3,23 +3,21 @@ import { appendOneParameters } from './append-one-statement.js';
 import type { EncodedBatch } from './encode-batch.js';
 import { BasinNotFoundError, InvalidArgumentError, StorageError, StreamNotFoundError } from './errors.js';
 import { conditionFailure } from './condition-failure.js';
-import { appended, assertOpen, type Head, type LogContext } from './log-context.js';
+import { appended, assertOpen, type Head, type LogContext, type Written } from './log-context.js';
 import { runQuery } from './run-query.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
 import type { AppendOptions, StreamPosition } from './types.js';
 
-interface OneRow {
+interface OneRow extends Written {
   seq_num: number;
   timestamp: number;
-  watched_id: number | null;
 }
 
-interface BatchRow {
+interface BatchRow extends Written {
   start: number;
   next_seq: number;
   last_ts: number;
   marks: number[] | null;
-  watched_id: number | null;
 }
 
 interface StateRow {
@@ -36,8 +34,8 @@ export interface AppendOutcome {
   start: number;
   marks: number[];
   tail: StreamPosition;
-  /** The stream's id when a follower in another process watches it (it is notified), else null. */
-  watchedId: number | null;
+  /** The stream's id, and whether its row is marked watched. */
+  written: Written;
 }
 
 /**
@@ -77,7 +75,7 @@ export async function appendEncoded(
       continue;
     }
     if (outcome) {
-      appended(context, basin, stream, outcome.watchedId);
+      appended(context, basin, stream, outcome.written);
       return outcome;
     }
     const [state] = await runQuery<StateRow>(
@@ -126,7 +124,7 @@ async function appendOne(
   );
   if (!row) return undefined;
   const tail = { seqNum: row.seq_num + 1, timestamp: row.timestamp };
-  return { start: row.seq_num, marks: marks.map(() => row.timestamp), tail, watchedId: row.watched_id };
+  return { start: row.seq_num, marks: marks.map(() => row.timestamp), tail, written: row };
 }
 
 async function appendMany(
@@ -144,7 +142,7 @@ async function appendMany(
     start: row.start,
     marks: stamps,
     tail: { seqNum: row.next_seq, timestamp: row.last_ts },
-    watchedId: row.watched_id,
+    written: row,
   };
 }
 

@@ -46,11 +46,17 @@ export function assertOpen(context: LogContext): void {
   if (context.state.closed) throw new ClosedError();
 }
 
+/** What an append statement says of each stream it wrote to: its id, and whether its row is marked watched. */
+export interface Written {
+  stream_id: number;
+  watched: boolean;
+}
+
 /**
  * After an append committed: wakes this process's followers of the stream, and has followers elsewhere
- * notified when the statement said one watches it (`watchedId`, the stream's id).
+ * notified when they watch the stream or its basin.
  */
-export function appended(context: LogContext, basin: string, stream: string, watchedId: number | null): void {
+export function appended(context: LogContext, basin: string, stream: string, written: Written): void {
   context.watcher.appended(basin, stream);
-  if (watchedId !== null) context.notifier.notify(watchedId);
+  context.notifier.appended(basin, written.stream_id, written.watched);
 }

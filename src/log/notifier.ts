@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { BasinMarks } from './basin-marks.js';
 import { notifyChannel } from './statement-parts.js';
 
 /** Stream ids per notification: a payload stays far below Postgres's 8,000-byte limit. */
@@ -7,7 +8,9 @@ const IDS_PER_PAYLOAD = 400;
 const MIN_GAP_MS = 5;
 
 /**
- * Sends the notifications of committed appends to watched streams, outside the appends' transactions.
+ * Sends the notifications of committed appends to watched streams and basins, outside the appends'
+ * transactions. The append statement says whether the stream row is marked watched; basin marks come from
+ * {@link BasinMarks}.
  *
  * A NOTIFY inside a transaction takes a database-wide lock at commit and holds it through the commit's WAL
  * flush, so every notifying transaction commits one after another (measured: 16-in-flight appends at two
@@ -25,25 +28,32 @@ export class Notifier {
   readonly #pool: pg.Pool;
   readonly #statement: { name: string; text: string };
   readonly #pending = new Set<number>();
+  readonly #marks: BasinMarks;
   #sending: Promise<void> | undefined;
 
   constructor(pool: pg.Pool, schema: string) {
     this.#pool = pool;
+    this.#marks = new BasinMarks(pool, schema);
     this.#statement = {
       name: `fencepost.${schema}.notify.v1`,
       text: `select pg_notify('${notifyChannel(schema)}', p) from unnest($1::text[]) as p`,
     };
   }
 
-  /** Called after an append to a watched stream committed: followers elsewhere learn of it soon. */
-  notify(streamId: number): void {
+  /**
+   * Called after an append committed: followers elsewhere learn of it soon when they watch the stream
+   * (`streamWatched`, from the append statement) or its basin.
+   */
+  appended(basin: string, streamId: number, streamWatched: boolean): void {
+    if (!streamWatched && !this.#marks.watched(basin)) return;
     this.#pending.add(streamId);
     this.#sending ??= this.#send().finally(() => (this.#sending = undefined));
   }
 
-  /** Waits until the notifications asked for so far were sent (or failed). */
+  /** Waits until the notifications asked for so far were sent (or failed), and the marks' lookup ended. */
   async flush(): Promise<void> {
     while (this.#sending) await this.#sending;
+    await this.#marks.flush();
   }
 
   async #send(): Promise<void> {

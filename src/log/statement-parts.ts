@@ -77,14 +77,12 @@ export function creatable(
 export const defaultConfig = `coalesce(b.config -> 'defaultStreamConfig', '{}'::jsonb)`;
 
 /**
- * A RETURNING column, `watched_id`: the stream's id when a follower in another process watches the stream or
- * its whole basin (`basins.watched_until`, set by basin-wide followers: see src/subscriptions/basin-watch.ts),
- * else null. The appending process then notifies after the commit (see notifier.ts); a NOTIFY in the append's
- * own transaction would serialize the commits of every notifying append. The basin's mark is looked up only
- * when the stream's is not set. A creating append passes `created`: a new stream has no mark of its own yet.
+ * RETURNING columns: `stream_id`, and `watched`, whether a follower in another process has marked the stream
+ * row watched (`streams.watched_until`; see src/log/watcher.ts). The appending process then notifies after
+ * the commit (see notifier.ts); a NOTIFY in the append's own transaction would serialize the commits of every
+ * notifying append. Marks of whole basins are not looked up here (see basin-marks.ts). A creating append
+ * passes `created`: a new stream has no mark yet.
  */
-export function watched(schema: string, { created = false } = {}): string {
-  const basinWatched = `(select w.watched_until from ${qualified(schema, 'basins')} w where w.name = s.basin) > clock_timestamp()`;
-  const watching = created ? basinWatched : `s.watched_until > clock_timestamp() or ${basinWatched}`;
-  return `case when ${watching} then s.id end as watched_id`;
+export function written({ created = false } = {}): string {
+  return `s.id as stream_id, ${created ? 'false' : 'coalesce(s.watched_until > clock_timestamp(), false)'} as watched`;
 }

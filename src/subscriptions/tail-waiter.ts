@@ -1,3 +1,4 @@
+import { MARK_SEEN_WITHIN_MS } from '../log/basin-marks.js';
 import { StorageError } from '../log/errors.js';
 import type { LogContext } from '../log/log-context.js';
 import { NEVER, waitFor } from '../log/wait.js';
@@ -56,6 +57,8 @@ export class TailWaiter {
   #release: (() => void) | undefined;
   /** When a read last found records. */
   #recordsAt = 0;
+  /** When this follower last marked its basin watched. */
+  #markedAt = 0;
 
   constructor(context: LogContext, wait: TailWait) {
     this.#context = context;
@@ -110,15 +113,21 @@ export class TailWaiter {
     // rather than read a record or two per round trip while appends come from elsewhere. Records arrived
     // lately: poll briefly and ask no one to notify (each notification costs the appending process a
     // statement). Quiet for a while: mark the basin watched, so that the next append from elsewhere notifies.
+    // Appending processes learn of a new mark within MARK_SEEN_WITHIN_MS (see basin-marks.ts): until then,
+    // keep polling briefly, so that an append made meanwhile without a notification is not left for the poll.
     const active = Date.now() - this.#recordsAt < IDLE_AFTER_MS;
-    if (!active) this.#release ??= await holdBasinMark(this.#context, this.#wait.basin);
+    if (!active && !this.#release) {
+      this.#release = await holdBasinMark(this.#context, this.#wait.basin);
+      this.#markedAt = Date.now();
+    }
+    const marking = !active && Date.now() - this.#markedAt < MARK_SEEN_WITHIN_MS;
     await this.#checkStall();
     // Records committed above the horizon wait for an older transaction, which may end without a notification
     // (a rollback, or no records written): look again soon, 10 ms and doubling, at most every 250 ms.
     this.#heldPollMs = page.pending
       ? Math.min(HELD_POLL_MAX_MS, this.#heldPollMs * 2 || HELD_POLL_FIRST_MS)
       : 0;
-    const wait = active ? ACTIVE_POLL_MS : this.#heldPollMs || this.#context.pollIntervalMs;
+    const wait = active || marking ? ACTIVE_POLL_MS : this.#heldPollMs || this.#context.pollIntervalMs;
     await waitFor(
       subscription?.woken ?? NEVER,
       Math.min(wait, this.#context.pollIntervalMs),

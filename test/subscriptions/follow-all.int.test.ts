@@ -57,6 +57,30 @@ describe('followAll', () => {
     ]);
   });
 
+  it('finds an append made before appending processes know of its new mark, without waiting for the poll', async () => {
+    const prefix = uniqueName('marking');
+    const follower = await connectAs('fp-global-marking', { pollIntervalMs: 60_000 });
+    await fixture.log.stream(`${prefix}-0`).append([{ body: 'first' }]);
+    const f = follow(follower, { filter: { streamPrefix: prefix } });
+    await eventually(() => f.seen.length === 1, 'the catch-up');
+    await eventually(async () => {
+      const { rows } = await admin.query(
+        `select 1 from "${fixture.log.schema}".basins
+         where name = 'default-basin' and watched_until > clock_timestamp()`,
+      );
+      return rows.length === 1;
+    }, 'the idle follower to mark the basin watched');
+    // The append statement alone notifies nobody: as an append from a process whose last look at the marks
+    // came before this one. Only the follower's brief polling after it marked can find the record in time.
+    await admin.query({
+      text: appendOneStatement(fixture.log.schema, 'update'),
+      values: appendOneParameters('default-basin', `${prefix}-0`, encodeBatch([{ body: 'unnotified' }]), {}),
+    });
+    await eventually(() => f.seen.length === 2, 'the unnotified record', 5000);
+    await f.stop();
+    expect(f.seen.map((r) => r.body)).toEqual(['first', 'unnotified']);
+  });
+
   it('resumes without gap or duplicate when its connections are terminated again and again', async () => {
     const prefix = uniqueName('survive');
     const follower = await connectAs('fp-global-survivor');

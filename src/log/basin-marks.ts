@@ -1,0 +1,74 @@
+import type pg from 'pg';
+import { qualified } from '../db/schema-name.js';
+
+/** How long a looked-up answer stands (ms). */
+const FRESH_MS = 50;
+/** How much longer the last answer stands while the next lookup is on its way (ms). */
+const GRACE_MS = 50;
+
+/**
+ * The longest an appending process goes on without notifying after a basin became watched (ms): the age of an
+ * answer that still stands, plus the lookup's own time. A follower that marks a basin polls briefly for this
+ * long (see src/subscriptions/tail-waiter.ts), so an append in that window reaches it without a notification.
+ */
+export const MARK_SEEN_WITHIN_MS = FRESH_MS + GRACE_MS + 200;
+
+interface Answer {
+  watched: boolean;
+  /** When the lookup that gave it started (performance.now()). */
+  at: number;
+}
+
+/**
+ * The appending process's view of which basins an idle basin-wide follower somewhere has marked watched
+ * (`basins.watched_until`, set by src/subscriptions/basin-watch.ts): appends to a watched basin are notified.
+ *
+ * The append statements check only the stream row's own mark; a lookup of the basin row in every append
+ * cost 16-in-flight appends about 10% of their speed (measured: its plan nodes are set up and torn down by
+ * every execution). So this looks the marks up by a statement of its own, at most every 50 ms while appends
+ * come, for every basin this process appends to, and answers from the last lookup meanwhile. A basin never
+ * looked up, or whose answer is too old (appends resumed after a pause), counts as watched: the append
+ * notifies, and the lookup starts. Internal.
+ */
+export class BasinMarks {
+  readonly #pool: pg.Pool;
+  readonly #statement: { name: string; text: string };
+  readonly #answers = new Map<string, Answer>();
+  #looking: Promise<void> | undefined;
+
+  constructor(pool: pg.Pool, schema: string) {
+    this.#pool = pool;
+    this.#statement = {
+      name: `fencepost.${schema}.basin-marks.v1`,
+      text: `select name from ${qualified(schema, 'basins')}
+             where name = any($1::text[]) and watched_until > clock_timestamp()`,
+    };
+  }
+
+  /** Whether appends to `basin` should be notified now; looks the marks up again when the answer is old. */
+  watched(basin: string): boolean {
+    const answer = this.#answers.get(basin);
+    const age = answer ? performance.now() - answer.at : Infinity;
+    if (age < FRESH_MS) return answer!.watched;
+    if (!answer) this.#answers.set(basin, { watched: true, at: -Infinity });
+    this.#looking ??= this.#lookUp().finally(() => (this.#looking = undefined));
+    return age < FRESH_MS + GRACE_MS ? answer!.watched : true;
+  }
+
+  /** Waits for the lookup on its way, if any. */
+  async flush(): Promise<void> {
+    while (this.#looking) await this.#looking;
+  }
+
+  async #lookUp(): Promise<void> {
+    const basins = [...this.#answers.keys()];
+    const at = performance.now();
+    try {
+      const { rows } = await this.#pool.query<{ name: string }>({ ...this.#statement, values: [basins] });
+      const watched = new Set(rows.map((row) => row.name));
+      for (const basin of basins) this.#answers.set(basin, { watched: watched.has(basin), at });
+    } catch {
+      // the answers grow old, and appends notify until a lookup succeeds
+    }
+  }
+}

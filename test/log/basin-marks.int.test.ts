@@ -1,0 +1,55 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BasinMarks } from '../../src/log/basin-marks.js';
+import { eventually } from '../support/assertions.js';
+import { uniqueName, useEventLog } from '../support/event-log.js';
+
+const fixture = useEventLog();
+let pool: pg.Pool;
+beforeAll(() => {
+  pool = new pg.Pool({ connectionString: fixture.connectionString, max: 2 });
+});
+afterAll(() => pool.end());
+
+async function setMark(basin: string, until: string): Promise<void> {
+  await pool.query(`update "${fixture.log.schema}".basins set watched_until = ${until} where name = $1`, [
+    basin,
+  ]);
+}
+
+describe("the appending process's view of basin marks", () => {
+  it('follows a basin being marked and unmarked, and counts a basin it has not looked up as watched', async () => {
+    const basin = uniqueName('marks');
+    const other = uniqueName('marks');
+    await fixture.log.basins.create({ basin });
+    await fixture.log.basins.create({ basin: other });
+    const marks = new BasinMarks(pool, fixture.log.schema);
+    expect(marks.watched(basin)).toBe(true); // never looked up: the append notifies
+    await marks.flush();
+    expect(marks.watched(basin)).toBe(false);
+
+    await setMark(basin, `clock_timestamp() + interval '1 minute'`);
+    await eventually(() => marks.watched(basin), 'the mark to be seen');
+    expect(marks.watched(other)).toBe(true); // not looked up yet
+    await marks.flush();
+    expect(marks.watched(other)).toBe(false); // looked up with the first basin since
+
+    await setMark(basin, `clock_timestamp() - interval '1 second'`); // a lapsed mark
+    await eventually(() => !marks.watched(basin), 'the lapsed mark to be seen');
+    expect(marks.watched(other)).toBe(false);
+  });
+
+  it('counts every basin as watched once its answer is old and lookups fail', async () => {
+    const basin = uniqueName('marks');
+    await fixture.log.basins.create({ basin });
+    const failing = new pg.Pool({ connectionString: fixture.connectionString, max: 1 });
+    const marks = new BasinMarks(failing, fixture.log.schema);
+    marks.watched(basin);
+    await marks.flush();
+    expect(marks.watched(basin)).toBe(false);
+    await failing.end(); // every later lookup fails
+    await eventually(() => marks.watched(basin), 'the old answer to give way');
+    await marks.flush();
+    expect(marks.watched(basin)).toBe(true);
+  });
+});
