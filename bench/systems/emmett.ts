@@ -12,7 +12,7 @@ import pg from 'pg';
 import { BODY_V1, ORDER } from '../aggregate.js';
 import { BODY, EVENT_TYPE } from '../workloads.js';
 import type { BenchSystem, SystemFactory } from './system.js';
-import { check, race, spreadAppends, timed } from './system.js';
+import { check, IDLE_TIMEOUT_MS, race, spreadAppends, timed } from './system.js';
 
 type OrderPlaced = { type: typeof EVENT_TYPE; data: Record<string, unknown> };
 
@@ -37,7 +37,7 @@ const handle = CommandHandler<Book, OrderPlaced>({ evolve, initialState });
 export const create: SystemFactory = async ({ connectionString, poolSize }) => {
   // Emmett's default pool is pg's default (max 10); give it the same 16 connections the others get. With
   // `pool` given, Emmett's close() leaves the pool open, so this module ends it.
-  const pool = new pg.Pool({ connectionString, max: poolSize });
+  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: IDLE_TIMEOUT_MS });
   const store = getPostgreSQLEventStore(connectionString, { connectionOptions: { pool } });
   await store.schema.migrate();
 

@@ -4,7 +4,7 @@ import { loadFencepost } from '../library.js';
 import { Book, orderRecord, ORDER, snapshotted } from '../aggregate.js';
 import { BODY, EVENT_TYPE, type Params } from '../workloads.js';
 import type { BenchSystem, SystemFactory } from './system.js';
-import { check, race, spreadAppends, timed } from './system.js';
+import { check, IDLE_TIMEOUT_MS, race, spreadAppends, timed } from './system.js';
 
 const { AggregateRepository, CommandHandler, EventLog, SeqNumMismatchError } = await loadFencepost();
 
@@ -13,7 +13,12 @@ export const SCHEMA = 'fp_bench';
 const RECORD = { body: BODY, headers: [['type', EVENT_TYPE]] as [string, string][] };
 
 export const create: SystemFactory = async ({ connectionString, poolSize }) => {
-  const log = await EventLog.connect({ connectionString, max: poolSize, schema: SCHEMA });
+  const log = await EventLog.connect({
+    connectionString,
+    max: poolSize,
+    idleTimeoutMillis: IDLE_TIMEOUT_MS,
+    schema: SCHEMA,
+  });
   // Only for reset(): a connection of its own, outside the log's pool.
   const admin = new pg.Client({ connectionString });
   await admin.connect();

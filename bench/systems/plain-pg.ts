@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { BODY } from '../workloads.js';
 import type { BenchSystem, SystemFactory } from './system.js';
-import { check, race, spreadAppends, timed } from './system.js';
+import { check, IDLE_TIMEOUT_MS, race, spreadAppends, timed } from './system.js';
 
 const SCHEMA = 'plain_pg';
 const TABLE = `${SCHEMA}.records`;
@@ -37,7 +37,7 @@ const TAIL: Omit<pg.QueryConfig, 'values'> = {
 const UNIQUE_VIOLATION = '23505';
 
 export const create: SystemFactory = async ({ connectionString, poolSize }) => {
-  const pool = new pg.Pool({ connectionString, max: poolSize });
+  const pool = new pg.Pool({ connectionString, max: poolSize, idleTimeoutMillis: IDLE_TIMEOUT_MS });
   await pool.query(`create schema if not exists ${SCHEMA}`);
   await pool.query(
     `create table if not exists ${TABLE} (stream text, seq bigint, data bytea, primary key (stream, seq))`,

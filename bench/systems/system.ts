@@ -21,6 +21,13 @@ export interface SystemOptions {
 }
 
 /**
+ * How long every system's pool keeps an idle connection (ms): fencepost's default. pg's own default (10 s)
+ * closed the connections of each system between its runs, so every 16-in-flight run began by opening 15
+ * connections again, each with its backend start and the warm-up of its tables and statements.
+ */
+export const IDLE_TIMEOUT_MS = 300_000;
+
+/**
  * One method per workload. Each method prepares what it needs (untimed), times the workload itself, checks the
  * result (untimed) and returns the measurement. A missing method means the system has no equivalent (n/a).
  */

@@ -3,11 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BasinMarks } from '../../src/log/basin-marks.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
+import { testPool } from '../support/database.js';
 
 const fixture = useEventLog();
 let pool: pg.Pool;
 beforeAll(() => {
-  pool = new pg.Pool({ connectionString: fixture.connectionString, max: 2 });
+  pool = testPool(fixture.connectionString);
 });
 afterAll(() => pool.end());
 

@@ -3,11 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventLog, SequencedRecord } from '../../src/index.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
+import { testPool } from '../support/database.js';
 
 const fixture = useEventLog();
 let admin: pg.Pool;
 beforeAll(() => {
-  admin = new pg.Pool({ connectionString: fixture.connectionString, max: 2 });
+  admin = testPool(fixture.connectionString);
 });
 afterAll(() => admin.end());
 

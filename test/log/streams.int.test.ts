@@ -3,6 +3,7 @@
  * errors for missing ones, and `EventLog.connect`: option checks, independent schemas in one database, and
  * concurrent migrations of a fresh schema.
  */
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
   BasinNotFoundError,
@@ -489,6 +490,7 @@ describe('EventLog.connect', () => {
     ['an unknown option', { schemas: 'x' }, /schemas/],
     ['max 0', { max: 0 }, /max/],
     ['a negative sweepIntervalMs', { sweepIntervalMs: -1 }, /sweepIntervalMs/],
+    ['a fractional idleTimeoutMillis', { idleTimeoutMillis: 1.5 }, /idleTimeoutMillis/],
     ['a non-boolean migrate', { migrate: 'yes' }, /migrate/],
     ['an empty connectionString', { connectionString: '' }, /connectionString/],
     ['a bad default basin name', { basin: 'Bad_Basin' }, /basin name/],
@@ -521,6 +523,24 @@ describe('EventLog.connect', () => {
          current_setting('statement_timeout') as timeout`,
     );
     expect(rows[0]).toEqual({ jit: 'off', plans: 'force_generic_plan', timeout: '12345ms' });
+  });
+
+  it('keeps idle connections of the pools it makes for 5 minutes unless told otherwise', async () => {
+    const log = await fixture.connect({});
+    expect(log.pool.options.idleTimeoutMillis).toBe(300_000);
+    const never = await fixture.connect({ idleTimeoutMillis: 0 });
+    expect(never.pool.options.idleTimeoutMillis).toBe(0);
+  });
+
+  it('rejects pool settings next to a pool of the caller, naming them', async () => {
+    const pool = new pg.Pool({ connectionString: fixture.connectionString, max: 1 });
+    try {
+      const error = await connectRejection({ pool, max: 4, idleTimeoutMillis: 0 });
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toContain('max 4, idleTimeoutMillis 0');
+    } finally {
+      await pool.end();
+    }
   });
 
   it('two logs in different schemas of one database are independent', async () => {

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IndefiniteAppendError, StorageError, type EventLog } from '../../src/index.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
+import { testPool } from '../support/database.js';
 
 const fixture = useEventLog();
 let victim: EventLog;
@@ -12,7 +13,7 @@ beforeAll(async () => {
   const url = new URL(fixture.connectionString);
   url.searchParams.set('application_name', 'fp-victim');
   victim = await fixture.connect({ connectionString: url.toString(), max: 4 });
-  admin = new pg.Pool({ connectionString: fixture.connectionString, max: 2 });
+  admin = testPool(fixture.connectionString);
 });
 afterAll(() => admin.end());
 

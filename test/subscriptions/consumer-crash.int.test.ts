@@ -10,12 +10,13 @@ import { parseCursor, isAfter } from '../../src/subscriptions/cursor.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 import { applyToReadModel, READ_MODEL } from './support/read-model.js';
+import { testPool } from '../support/database.js';
 
 const fixture = useEventLog();
 const CHILD = fileURLToPath(new URL('./support/crash-consumer.ts', import.meta.url));
 let admin: pg.Pool;
 beforeAll(async () => {
-  admin = new pg.Pool({ connectionString: fixture.connectionString, max: 2 });
+  admin = testPool(fixture.connectionString);
   await admin.query(READ_MODEL);
 });
 afterAll(() => admin.end());

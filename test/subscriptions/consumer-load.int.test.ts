@@ -9,11 +9,12 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { EventLog, GlobalRecord } from '../../src/index.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
+import { testPool } from '../support/database.js';
 
 const fixture = useEventLog();
 let admin: pg.Pool;
 beforeAll(async () => {
-  admin = new pg.Pool({ connectionString: fixture.connectionString, max: 2 });
+  admin = testPool(fixture.connectionString);
   await admin.query(
     `create table applied (consumer text, stream text, seq_num int, primary key (consumer, stream, seq_num))`,
   );

@@ -11,11 +11,12 @@ import {
 } from '../../src/index.js';
 import { eventually, rejectionOf } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
+import { testPool } from '../support/database.js';
 
 const fixture = useEventLog();
 let admin: pg.Pool;
 beforeAll(async () => {
-  admin = new pg.Pool({ connectionString: fixture.connectionString, max: 4 });
+  admin = testPool(fixture.connectionString, 4);
   await admin.query(`create table applied (consumer text, stream text, seq_num int, body text)`);
 });
 afterAll(() => admin.end());

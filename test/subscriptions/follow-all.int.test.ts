@@ -6,11 +6,12 @@ import { encodeBatch } from '../../src/log/encode-batch.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 import { followInBackground as follow } from './support/follow-in-background.js';
+import { testPool } from '../support/database.js';
 
 const fixture = useEventLog();
 let admin: pg.Pool;
 beforeAll(() => {
-  admin = new pg.Pool({ connectionString: fixture.connectionString, max: 2 });
+  admin = testPool(fixture.connectionString);
 });
 afterAll(() => admin.end());
 

@@ -78,3 +78,14 @@ export async function adminQuery<Row extends pg.QueryResultRow = pg.QueryResultR
     await client.end();
   }
 }
+
+/**
+ * A pg pool for a test file's own statements. Its `error` listener matters at the end of the file: `end()`
+ * lets go of idle clients before their connections have closed, and the database's `DROP … WITH (FORCE)` can
+ * terminate one of them then; without a listener, the pool's `error` event is an uncaught exception.
+ */
+export function testPool(connectionString: string, max = 2): pg.Pool {
+  const pool = new pg.Pool({ connectionString, max });
+  pool.on('error', () => undefined);
+  return pool;
+}
