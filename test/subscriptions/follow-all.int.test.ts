@@ -24,6 +24,17 @@ async function connectAs(
   return fixture.connect({ connectionString: url.toString(), max: 4, ...options });
 }
 
+/** Waits until an idle follower has marked the default basin watched. */
+async function basinMarked(): Promise<void> {
+  await eventually(async () => {
+    const { rows } = await admin.query(
+      `select 1 from "${fixture.log.schema}".basins
+       where name = 'default-basin' and watched_until > clock_timestamp()`,
+    );
+    return rows.length === 1;
+  }, 'the idle follower to mark the basin watched');
+}
+
 describe('followAll', () => {
   it('delivers appends from another pool (process): polling while busy, by NOTIFY once idle, new streams too', async () => {
     const prefix = uniqueName('wake');
@@ -41,13 +52,7 @@ describe('followAll', () => {
     }
     // Quiet for a while, the follower marks the basin watched: from then on only a NOTIFY can wake it.
     for (let i = 21; i <= 23; i++) {
-      await eventually(async () => {
-        const { rows } = await admin.query(
-          `select 1 from "${fixture.log.schema}".basins
-           where name = 'default-basin' and watched_until > clock_timestamp()`,
-        );
-        return rows.length === 1;
-      }, 'the idle follower to mark the basin watched');
+      await basinMarked();
       await writer.stream(`${prefix}-${i}`).append([{ body: `w${i}` }]);
       await eventually(() => f.seen.length === i + 1, `record ${i} to arrive by notification`, 5000);
     }
@@ -64,13 +69,7 @@ describe('followAll', () => {
     await fixture.log.stream(`${prefix}-0`).append([{ body: 'first' }]);
     const f = follow(follower, { filter: { streamPrefix: prefix } });
     await eventually(() => f.seen.length === 1, 'the catch-up');
-    await eventually(async () => {
-      const { rows } = await admin.query(
-        `select 1 from "${fixture.log.schema}".basins
-         where name = 'default-basin' and watched_until > clock_timestamp()`,
-      );
-      return rows.length === 1;
-    }, 'the idle follower to mark the basin watched');
+    await basinMarked();
     // The append statement alone notifies nobody: as an append from a process whose last look at the marks
     // came before this one. Only the follower's brief polling after it marked can find the record in time.
     await admin.query({
