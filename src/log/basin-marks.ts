@@ -25,15 +25,18 @@ interface Answer {
  *
  * The append statements check only the stream row's own mark: a lookup of the basin row in every append took
  * about 30 µs of the single-record statement's 200 µs of server time (measured twice, interleaved), most of
- * it setting up and tearing down its plan nodes, which every execution does. So this looks the marks up by a statement of its own, at most every 50 ms while appends
- * come, for every basin this process appends to, and answers from the last lookup meanwhile. A basin never
- * looked up, or whose answer is too old (appends resumed after a pause), counts as watched: the append
- * notifies, and the lookup starts. Internal.
+ * it setting up and tearing down its plan nodes, which every execution does. So this looks the marks up by
+ * a statement of its own, at most every 50 ms while appends come, for the basins appended to whose answers
+ * have grown old, and answers from the last lookup meanwhile. A basin never looked up, or whose answer is too
+ * old (appends resumed after a pause), counts as watched: the append notifies, and the lookup starts.
+ * Internal.
  */
 export class BasinMarks {
   readonly #pool: pg.Pool;
   readonly #statement: { name: string; text: string };
   readonly #answers = new Map<string, Answer>();
+  /** Basins appended to whose answers are old: the next lookup's. */
+  readonly #wanted = new Set<string>();
   #looking: Promise<void> | undefined;
 
   constructor(pool: pg.Pool, schema: string) {
@@ -50,7 +53,7 @@ export class BasinMarks {
     const answer = this.#answers.get(basin);
     const age = answer ? performance.now() - answer.at : Infinity;
     if (age < FRESH_MS) return answer!.watched;
-    if (!answer) this.#answers.set(basin, { watched: true, at: -Infinity });
+    this.#wanted.add(basin);
     this.#looking ??= this.#lookUp().finally(() => (this.#looking = undefined));
     return age < FRESH_MS + GRACE_MS ? answer!.watched : true;
   }
@@ -61,7 +64,8 @@ export class BasinMarks {
   }
 
   async #lookUp(): Promise<void> {
-    const basins = [...this.#answers.keys()];
+    const basins = [...this.#wanted];
+    this.#wanted.clear();
     const at = performance.now();
     try {
       const { rows } = await this.#pool.query<{ name: string }>({ ...this.#statement, values: [basins] });

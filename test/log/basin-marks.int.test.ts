@@ -37,7 +37,25 @@ describe("the appending process's view of basin marks", () => {
 
     await setMark(basin, `clock_timestamp() - interval '1 second'`); // a lapsed mark
     await eventually(() => !marks.watched(basin), 'the lapsed mark to be seen');
-    expect(marks.watched(other)).toBe(false);
+  });
+
+  it('looks up only the basins appended to whose answers are old', async () => {
+    const [a, b] = [uniqueName('marks'), uniqueName('marks')];
+    await fixture.log.basins.create({ basin: a });
+    await fixture.log.basins.create({ basin: b });
+    const lookups: string[][] = [];
+    const spy = {
+      query: (query: { values: [string[]] }) => {
+        lookups.push(query.values[0]);
+        return pool.query(query as never);
+      },
+    } as unknown as pg.Pool;
+    const marks = new BasinMarks(spy, fixture.log.schema);
+    marks.watched(a);
+    await marks.flush();
+    marks.watched(b); // a is not appended to now: only b is looked up
+    await marks.flush();
+    expect(lookups).toEqual([[a], [b]]);
   });
 
   it('counts every basin as watched once its answer is old and lookups fail', async () => {
