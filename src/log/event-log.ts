@@ -139,9 +139,12 @@ export class EventLog {
     if (!options.pool && !connectionString) {
       throw new InvalidArgumentError('EventLog.connect needs a connectionString, a pool, or DATABASE_URL');
     }
-    if (options.pool && (options.max !== undefined || options.idleTimeoutMillis !== undefined)) {
+    const poolSettings = (['max', 'idleTimeoutMillis'] as const)
+      .filter((key) => options[key] !== undefined)
+      .map((key) => `${key} ${options[key]}`);
+    if (options.pool && poolSettings.length > 0) {
       throw new InvalidArgumentError(
-        `EventLog.connect: max and idleTimeoutMillis configure the pool fencepost makes; with a pool given, set them on that pool (got ${options.max === undefined ? '' : `max ${options.max}`}${options.max !== undefined && options.idleTimeoutMillis !== undefined ? ', ' : ''}${options.idleTimeoutMillis === undefined ? '' : `idleTimeoutMillis ${options.idleTimeoutMillis}`})`,
+        `EventLog.connect: max and idleTimeoutMillis configure the pool fencepost makes; with a pool given, set them on that pool (got ${poolSettings.join(', ')})`,
       );
     }
     const pool =
@@ -362,6 +365,10 @@ function statements(schema: string): Statements {
     seekTimestamp: { ...name('seek-timestamp'), text: seekTimestampStatement(schema) },
   };
 }
+
+/** How long a connection of a pool fencepost makes may sit idle (see `ConnectOptions.idleTimeoutMillis`). */
+const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+
 /**
  * Session options for the pools fencepost makes: generic plans from the first execution. Postgres otherwise
  * plans a prepared statement afresh for each of its first five executions on every connection, and the
@@ -372,9 +379,6 @@ function statements(schema: string): Statements {
  * connection string are kept: they move into `options`, since pg lets a connection string's `options`
  * replace the pool's.
  */
-/** How long a connection of a pool fencepost makes may sit idle (see `ConnectOptions.idleTimeoutMillis`). */
-const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
-
 function sessionConfig(connectionString: string): { connectionString: string; options: string } {
   const ours = '-c plan_cache_mode=force_generic_plan -c jit=off';
   let url: URL;

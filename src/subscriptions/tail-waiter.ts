@@ -120,7 +120,7 @@ export class TailWaiter {
       this.#release = await holdBasinMark(this.#context, this.#wait.basin);
       this.#markedAt = Date.now();
     }
-    const marking = !active && Date.now() - this.#markedAt < MARK_SEEN_WITHIN_MS;
+    const marking = Date.now() - this.#markedAt < MARK_SEEN_WITHIN_MS;
     await this.#checkStall();
     // Records committed above the horizon wait for an older transaction, which may end without a notification
     // (a rollback, or no records written): look again soon, 10 ms and doubling, at most every 250 ms.
