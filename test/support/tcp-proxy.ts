@@ -7,8 +7,15 @@
  * const log = await EventLog.connect({ connectionString: proxy.connectionString });
  * proxy.cutNext({ containing: 'append-many', when: 'after-reply' });
  * ```
+ *
+ * It can also hold a reply back until the server's FATAL (a terminated backend) follows it, and deliver both
+ * in one packet, as a busy server sometimes does.
  */
 import net from 'node:net';
+
+/** The start of a ReadyForQuery message, and the severity field of a FATAL ErrorResponse. */
+const READY_FOR_QUERY = Buffer.from('Z\0\0\0\x05');
+const FATAL = Buffer.from('SFATAL\0');
 
 /**
  * When to cut: `after-reply` forwards the client's data to the server, waits for the server's reply (the
@@ -24,6 +31,7 @@ export class TcpProxy {
   readonly #sockets = new Set<net.Socket>();
   readonly #database: URL;
   #armed: { containing: Buffer; when: CutMoment } | undefined;
+  #holdArmed: { containing: Buffer; held: () => void } | undefined;
   /** How many connections were cut. */
   cuts = 0;
 
@@ -54,6 +62,17 @@ export class TcpProxy {
     this.#armed = { containing: Buffer.from(options.containing), when: options.when };
   }
 
+  /**
+   * Holds back the server's data on the next connection whose client sends data containing `containing`,
+   * from that point until the server sends a FATAL error (its backend was terminated), then delivers all of
+   * it in one write. The promise resolves once the held data includes the reply's ReadyForQuery.
+   */
+  holdReplyUntilFatal(options: { containing: string }): Promise<void> {
+    return new Promise((held) => {
+      this.#holdArmed = { containing: Buffer.from(options.containing), held };
+    });
+  }
+
   async close(): Promise<void> {
     for (const socket of this.#sockets) socket.destroy();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -63,12 +82,18 @@ export class TcpProxy {
     const server = net.connect(this.#target);
     this.#sockets.add(client).add(server);
     let cut: 'no' | 'awaiting-reply' | 'done' = 'no';
+    let holding: { chunks: Buffer[]; held: (() => void) | undefined } | undefined;
     const end = () => {
       client.destroy();
       server.destroy();
     };
     client.on('data', (chunk) => {
       if (cut !== 'no') return;
+      const hold = this.#holdArmed;
+      if (hold && chunk.includes(hold.containing)) {
+        this.#holdArmed = undefined;
+        holding = { chunks: [], held: hold.held };
+      }
       const armed = this.#armed;
       if (armed && chunk.includes(armed.containing)) {
         this.#armed = undefined;
@@ -87,9 +112,22 @@ export class TcpProxy {
     server.on('data', (chunk) => {
       if (cut === 'awaiting-reply') {
         // The server answered (ReadyForQuery comes after the commit): drop the answer, cut the client off.
-        if (chunk.includes(Buffer.from('Z\0\0\0\x05'))) {
+        if (chunk.includes(READY_FOR_QUERY)) {
           cut = 'done';
           end();
+        }
+        return;
+      }
+      if (holding) {
+        holding.chunks.push(chunk);
+        const data = Buffer.concat(holding.chunks);
+        if (holding.held && data.includes(READY_FOR_QUERY)) {
+          holding.held();
+          holding.held = undefined;
+        }
+        if (data.includes(FATAL)) {
+          holding = undefined;
+          client.write(data);
         }
         return;
       }
