@@ -3,7 +3,7 @@ import type { LogContext } from './log-context.js';
 import { checkAs, checkStart, nonNegativeInteger, type Start } from './read-options.js';
 import { readPage, type Page } from './read-page.js';
 import type { ReadAs, ReadLimits, ReadStart, SequencedRecord } from './types.js';
-import { NEVER, waitFor } from './wait.js';
+import { waitFor } from './wait.js';
 
 /** Records and metered bytes fetched per round trip by sessions; bounds a session's memory. */
 const PAGE_RECORDS = 2000;
@@ -60,7 +60,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
     } catch (error) {
       if (!follow || !(error instanceof StorageError) || signal?.aborted) throw error;
       failures++;
-      await waitFor(NEVER, Math.min(MAX_BACKOFF_MS, 25 * 2 ** failures), signal);
+      await waitFor(Math.min(MAX_BACKOFF_MS, 25 * 2 ** failures), signal);
       return undefined;
     }
   };
@@ -91,7 +91,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
         page = await fetch(start, { count, bytes });
         if (page === undefined) continue;
         if (page.records.length === 0) {
-          await waitFor(subscription.woken, context.pollIntervalMs, signal);
+          await waitFor(context.pollIntervalMs, signal, subscription.woken);
           continue;
         }
       } finally {

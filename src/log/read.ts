@@ -41,7 +41,7 @@ export async function readUnary<A extends ReadAs = 'string'>(
       const left = deadline - Date.now();
       if (left <= 0 || options.signal?.aborted) return { records: [], tail: page.tail };
       if (subscription) {
-        await waitFor(subscription.woken, Math.min(left, context.pollIntervalMs), options.signal);
+        await waitFor(Math.min(left, context.pollIntervalMs), options.signal, subscription.woken);
         subscription.cancel();
       } else {
         await context.watcher.prepare(basin, stream);

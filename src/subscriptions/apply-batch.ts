@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { LogContext } from '../log/log-context.js';
-import { NEVER, waitFor } from '../log/wait.js';
+import { waitFor } from '../log/wait.js';
 import {
   advanceCheckpoint,
   loadCheckpoint,
@@ -87,7 +87,7 @@ export async function applyBatch<DB>(
       throw stop;
     }
     const delay = Math.min(MAX_BACKOFF_MS, (options.backoffMs ?? 100) * 2 ** Math.max(0, attempts - 1));
-    await waitFor(NEVER, delay, options.signal);
+    await waitFor(delay, options.signal);
   }
 }
 
@@ -177,7 +177,7 @@ async function park<DB>(
     if (outcome.kind === 'committed') return true;
     if (outcome.kind === 'conflict') return conflict(run, outcome.expected);
     if (run.options.signal?.aborted) return false;
-    await waitFor(NEVER, Math.min(MAX_BACKOFF_MS, run.options.backoffMs ?? 100), run.options.signal);
+    await waitFor(Math.min(MAX_BACKOFF_MS, run.options.backoffMs ?? 100), run.options.signal);
   }
 }
 
@@ -188,7 +188,7 @@ async function reload<DB>(run: BatchRun<DB>): Promise<Checkpoint | undefined> {
       return await loadCheckpoint(run.context, run.basin, run.consumer);
     } catch {
       if (run.options.signal?.aborted || run.context.state.closed) return undefined;
-      await waitFor(NEVER, Math.min(2000, 25 * 2 ** failures), run.options.signal);
+      await waitFor(Math.min(2000, 25 * 2 ** failures), run.options.signal);
     }
   }
 }

@@ -1,7 +1,7 @@
 import { MARK_SEEN_WITHIN_MS } from '../log/basin-marks.js';
 import { StorageError } from '../log/errors.js';
 import type { LogContext } from '../log/log-context.js';
-import { NEVER, waitFor } from '../log/wait.js';
+import { waitFor } from '../log/wait.js';
 import { holdBasinMark } from './basin-watch.js';
 import { describeStall, stallReport } from './horizon.js';
 import type { GlobalPage } from './read-all-page.js';
@@ -78,7 +78,7 @@ export class TailWaiter {
       if (this.#wait.signal?.aborted || this.#context.state.closed) return undefined; // the loop ends
       if (!(error instanceof StorageError)) throw error;
       this.#failures++;
-      await waitFor(NEVER, Math.min(MAX_BACKOFF_MS, 25 * 2 ** this.#failures), this.#wait.signal);
+      await waitFor(Math.min(MAX_BACKOFF_MS, 25 * 2 ** this.#failures), this.#wait.signal);
       return undefined;
     }
   }
@@ -128,11 +128,7 @@ export class TailWaiter {
       ? Math.min(HELD_POLL_MAX_MS, this.#heldPollMs * 2 || HELD_POLL_FIRST_MS)
       : 0;
     const wait = active || marking ? ACTIVE_POLL_MS : this.#heldPollMs || this.#context.pollIntervalMs;
-    await waitFor(
-      subscription?.woken ?? NEVER,
-      Math.min(wait, this.#context.pollIntervalMs),
-      this.#wait.signal,
-    );
+    await waitFor(Math.min(wait, this.#context.pollIntervalMs), this.#wait.signal, subscription?.woken);
     subscription?.cancel();
   }
 

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventLog, SequencedRecord } from '../../src/index.js';
@@ -78,6 +79,7 @@ describe('follow', () => {
     listener.on('notification', (message) => payloads.push(message.payload ?? ''));
     await listener.query(`listen "fencepost_${fixture.log.schema}"`);
     const controller = new AbortController();
+    setMaxListeners(streams.length, controller.signal); // one follow per stream shares it
     const seen = new Map<string, number>(streams.map((name) => [name, 0]));
     const following = streams.map(async (name) => {
       for await (const record of follower.stream(name).follow({ seqNum: 0, signal: controller.signal })) {
