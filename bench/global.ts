@@ -63,17 +63,33 @@ const median = (xs: number[]): number => {
       : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** The median of `a[i] / b[i]`: rates of the same round paired. */
+const medianOfRatios = (a: number[], b: number[]): number => median(a.map((x, i) => x / b[i]!));
+const round2 = (x: number): number => Math.round(x * 100) / 100;
+
 export interface GlobalResult {
   records: number;
   /** How many events Emmett's consumer ran over, when it ran. */
   emmettCount?: number;
   seed: Record<string, number | string | object>;
+  /**
+   * Per system: its rate in each round, their median, and `ratio`, the median of its per-round ratios to
+   * plain-pg (the systems run back to back in each round; see Ratio in harness.ts), beside `ofMedians`.
+   */
   catchUp: Record<
     string,
-    { rates: number[]; median: number; peakRssMb: number; heapAfterGcMb: number; ratio: number }
+    {
+      rates: number[];
+      median: number;
+      peakRssMb: number;
+      heapAfterGcMb: number;
+      ratio: number;
+      ofMedians: number;
+    }
   >;
   live: Record<string, Record<string, number>>;
-  notify: { without: number[]; with: number[]; ratio: number };
+  /** Rates per round without and with a follower; `ratio`: the median of the per-round ratios. */
+  notify: { without: number[]; with: number[]; ratio: number; ofMedians: number };
   error?: string;
 }
 
@@ -88,7 +104,7 @@ export async function runGlobal(
     seed: {},
     catchUp: {},
     live: {},
-    notify: { without: [], with: [], ratio: NaN },
+    notify: { without: [], with: [], ratio: NaN, ofMedians: NaN },
   };
   const timeout = 900_000;
   try {
@@ -127,14 +143,15 @@ export async function runGlobal(
         );
       }
     }
-    const base = median(rates['plain-pg']!);
+    const base = rates['plain-pg']!;
     for (const s of systems) {
       result.catchUp[s] = {
         rates: rates[s]!.map(Math.round),
         median: Math.round(median(rates[s]!)),
         peakRssMb: peaks[s]!,
         heapAfterGcMb: heaps[s]!,
-        ratio: Math.round((median(rates[s]!) / base) * 100) / 100,
+        ratio: round2(medianOfRatios(rates[s]!, base)),
+        ofMedians: round2(median(rates[s]!) / median(base)),
       };
     }
 
@@ -179,8 +196,8 @@ export async function runGlobal(
     } finally {
       await admin.end();
     }
-    result.notify.ratio =
-      Math.round((median(result.notify.with) / median(result.notify.without)) * 100) / 100;
+    result.notify.ratio = round2(medianOfRatios(result.notify.with, result.notify.without));
+    result.notify.ofMedians = round2(median(result.notify.with) / median(result.notify.without));
   } catch (error) {
     result.error = (error as Error).message;
     log(`global: ERROR ${result.error}`);
@@ -197,7 +214,7 @@ export function formatGlobal(r: GlobalResult): string {
       emmett !== undefined && system === 'consumer' ? `  ${(c.median / emmett).toFixed(2)}x emmett` : '';
     const prefix = system === 'emmett' ? ` (its first ${r.emmettCount?.toLocaleString('en-US')} events)` : '';
     lines.push(
-      `  catch-up ${system.padEnd(9)} ${c.median.toLocaleString('en-US').padStart(10)} records/s  ${c.ratio.toFixed(2)}x plain-pg${vsEmmett}  peak RSS ${c.peakRssMb} MB, heap after GC ${c.heapAfterGcMb} MB${prefix}`,
+      `  catch-up ${system.padEnd(9)} ${c.median.toLocaleString('en-US').padStart(10)} records/s  ${c.ratio.toFixed(2)}x plain-pg (${c.ofMedians.toFixed(2)})${vsEmmett}  peak RSS ${c.peakRssMb} MB, heap after GC ${c.heapAfterGcMb} MB${prefix}`,
     );
   }
   for (const [system, l] of Object.entries(r.live)) {
@@ -207,7 +224,7 @@ export function formatGlobal(r: GlobalResult): string {
   }
   if (r.notify.without.length > 0) {
     lines.push(
-      `  notify cost: ${Math.round(median(r.notify.with)).toLocaleString('en-US')} appends/s with a basin follower, ${Math.round(median(r.notify.without)).toLocaleString('en-US')} without: ${r.notify.ratio.toFixed(2)}x`,
+      `  notify cost: ${Math.round(median(r.notify.with)).toLocaleString('en-US')} appends/s with a basin follower, ${Math.round(median(r.notify.without)).toLocaleString('en-US')} without: ${r.notify.ratio.toFixed(2)}x (${r.notify.ofMedians.toFixed(2)})`,
     );
   }
   if (r.error) lines.push(`  ERROR ${r.error}`);

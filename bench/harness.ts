@@ -86,12 +86,20 @@ export function median(values: readonly number[]): number | undefined {
   return sorted.length % 2 === 1 ? sorted[mid] : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
-/** A ratio of two systems' rates: of their medians, and the median of the per-round ratios (for the JSON). */
+/**
+ * A ratio of two systems' rates. `value`, the one checked against a target, is the median of the per-round
+ * ratios: each round runs the systems back to back, so a round's ratio compares them under the same machine
+ * conditions, and a round in which the shared machine ran slow (seen: every system at half speed) moves both
+ * rates of its ratio alike. The ratio of the two medians can pair one system's fast round with the other's
+ * slow one; it is kept beside it, for comparison with earlier runs.
+ */
 export interface Ratio {
   /** A system, or `fencepost <workload>` for a ratio to fencepost's own rate on another workload. */
   of: string;
+  /** The median of the per-round ratios. */
   value: number;
-  medianOfRoundRatios: number;
+  /** The ratio of the two systems' median rates. */
+  ofMedians: number;
   target?: number;
   pass?: boolean;
 }
@@ -150,8 +158,8 @@ export function summarize(
     });
     const result: Ratio = {
       of: ofWorkload === workload ? of : `fencepost ${ofWorkload}`,
-      value: round3(a / b),
-      medianOfRoundRatios: round3(median(perRound) ?? a / b),
+      value: round3(median(perRound) ?? a / b),
+      ofMedians: round3(a / b),
     };
     if (target !== undefined && options.checkTargets) {
       result.target = target;
@@ -220,7 +228,7 @@ const int = (n: number | undefined): string =>
 function ratioCell(r: Ratio | 'n/a' | undefined): string {
   if (r === undefined) return '';
   if (r === 'n/a') return 'n/a';
-  const value = r.value.toFixed(2);
+  const value = `${r.value.toFixed(2)} (${r.ofMedians.toFixed(2)})`;
   if (r.target === undefined) return value;
   return `${value} ${r.pass ? '>=' : '<'} ${r.target}`;
 }

@@ -38,7 +38,7 @@ import {
 const USAGE = `usage: npm run bench -- [options]
 
   --quick              small counts, ${QUICK_PARAMS.memory.records.toLocaleString('en-US')}-record memory run, 2 rounds, no warm-up, no target checks (CI)
-  --rounds N           measured rounds (default 5; at least 3 unless --quick)
+  --rounds N           measured rounds (default 7; at least 3 unless --quick)
   --only W[,W…]        workloads: ${WORKLOADS.join(', ')}
   --systems S[,S…]     systems: ${SYSTEMS.join(', ')} (default: all)
   --help
@@ -76,7 +76,7 @@ function parseOptions(argv: string[]): Options {
     return all.filter((a) => items.includes(a)); // Canonical order.
   };
   const quick = values.quick;
-  const rounds = values.rounds === undefined ? (quick ? 2 : 5) : Number(values.rounds);
+  const rounds = values.rounds === undefined ? (quick ? 2 : 7) : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new UsageError('--rounds wants a positive integer');
   if (!quick && rounds < 3) throw new UsageError('--rounds must be at least 3 (medians of fewer say little)');
   return {
@@ -226,7 +226,7 @@ async function main(): Promise<number> {
           'before every run, untimed: the system empties its tables, then CHECKPOINT; stream names are fresh',
         rate: 'records per second of the timed section (setup, seeding and result checks are not timed)',
         median:
-          'median over the measured rounds; ratio = median / median (the JSON also has the median of the per-round ratios)',
+          'rates: median over the measured rounds; ratio (checked against targets) = median of the per-round ratios, each round running the systems back to back; ofMedians = median rate / median rate',
         read: `read-10k: ${params.read.passes} timed pass(es) over one ${fmt(params.read.records)}-record stream per round; fencepost reads with readSession (pages of ${params.read.pageSize} records), plain-pg with keyset pages of the same size, Emmett with one readStream call`,
         session:
           'session: ratio to fencepost’s own append-seq rate; plain-pg and Emmett have no append session (n/a)',

@@ -63,13 +63,14 @@ export const FULL_PARAMS: Params = {
   append16: { count: 10_000, streams: 1_000, concurrency: 16 },
   appendBatch: { batches: 100, batchSize: 100 },
   race: { writers: 8, total: 2_000 },
-  // Three timed passes over the same stream per round: one 10k read takes tens of milliseconds, too short to
-  // time alone on a noisy machine. The rate is records read / time of all passes. plain-pg reads in keyset
-  // pages of `pageSize`, the page fencepost's readSession fetches (PAGE_RECORDS in src/log/read-session.ts).
-  read: { records: 10_000, passes: 3, pageSize: 2_000 },
+  // Six timed passes over the same stream per round: one 10k read takes tens of milliseconds, too short to
+  // time alone on a noisy machine (with three passes, one system's rate moved by 1.6x between rounds). The
+  // rate is records read / time of all passes. plain-pg reads in keyset pages of `pageSize`, the page
+  // fencepost's readSession fetches (PAGE_RECORDS in src/log/read-session.ts).
+  read: { records: 10_000, passes: 6, pageSize: 2_000 },
   session: { count: 10_000 },
   memory: { records: 1_000_000, seedBatch: 1_000 },
-  load: { records: 10_000, passes: 3 },
+  load: { records: 10_000, passes: 6 },
   snapshots: { small: 100, large: 100_000, every: 100, loads: 20 },
   commands: { count: 10_000, streams: 1_000, concurrency: 16 },
   global: {
