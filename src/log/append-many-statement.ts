@@ -23,25 +23,29 @@ const INPUT = `  select i.basin, i.name, i.match, i.token, i.count, i.ord::int a
  * and its records carry that key. This append takes its transaction id at its first lock and may then wait
  * for the others, which is the case the rule exists for.
  *
- * With a command id (`$16`), one `commands` row per stream is inserted in the same statement; a second
- * append with that id to any of the streams fails on the key (23505) and so writes nothing.
+ * A stream given no records (count 0) is locked and its conditions are checked like the others, but its row
+ * is not updated and nothing is inserted into it: a condition on a stream the append depends on.
+ *
+ * With a command id (`$16`), one `commands` row per stream is inserted in the same statement, an empty range
+ * at the tail for a stream given no records; a second append with that id to any of the streams fails on the
+ * key (23505) and so writes nothing.
  *
  * Parameters, one element per stream in the caller's order: $1 basins, $2 names, $3 matchSeqNums, $4 fencing
  * tokens, $5 record counts. Per record, grouped by stream in the same order: $6 stream ordinals (1-based),
  * $7 body offsets, $8 body lengths, $9 header offsets, $10 header counts, $11 metered sizes, $12 UTF-8
  * flags; $13 the bodies, $14 headers as text or $15 as bytes (flattened name, value pairs); $16 the command
  * id or null; $17 where each record ends in its stream's part of the append, in metered bytes (see
- * migrations/0006_record_offsets.sql). Rows: one per existing stream named, with `start` null when nothing
- * was written.
+ * migrations/0006_record_offsets.sql). Rows: one per existing stream named, with `start`, `next_seq` and
+ * `last_ts` null when nothing was written (a stream given no records: its unchanged tail).
  */
 export function appendManyStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
   return `
 with input as (${INPUT}),
 locked as materialized (
-  select s.id, i.ord, i.count, i.first, s.next_seq, s.fencing_token, s.ts_mode,
+  select s.id, i.ord, i.count, i.first, s.next_seq, s.last_ts, s.fencing_token, s.ts_mode,
     (i.token is null or s.fencing_token = i.token) and (i.match is null or s.next_seq = i.match)
-      and s.ts_mode <> ${CLIENT_REQUIRE} as ok
+      and (s.ts_mode <> ${CLIENT_REQUIRE} or i.count = 0) as ok
   from ${streams} s join input i on s.basin = i.basin and s.name = i.name
   order by s.basin, s.name
   for update of s
@@ -57,14 +61,23 @@ upd as (
     prev_last_ts = s.last_ts,
     last_ts = greatest(s.last_ts, ${NOW_MS})
   from locked l, go g
-  where s.id = l.id and g.ok
+  where s.id = l.id and g.ok and l.count > 0
   returning s.id, l.ord, l.first, s.next_seq - l.count as start, s.next_seq, s.last_ts, s.last_key,
     s.bytes - ($17::int[])[l.first + l.count] as base_bytes, ${written()}
 ),
-${recordsAndCommand(schema)}
-select l.ord, l.next_seq as current_seq, l.fencing_token, l.ts_mode, u.start, u.next_seq, u.last_ts,
+${insertRecords(schema)},
+cmd as (
+  insert into ${qualified(schema, 'commands')} (stream_id, command_id, start_seq, end_seq)
+  select l.id, $16::text, coalesce(u.start, l.next_seq), coalesce(u.next_seq, l.next_seq)
+  from locked l join go g on g.ok left join upd u on u.id = l.id
+  where $16::text is not null
+)
+select l.ord, l.next_seq as current_seq, l.fencing_token, l.ts_mode,
+  case when g.ok then coalesce(u.start, l.next_seq) end as start,
+  case when g.ok then coalesce(u.next_seq, l.next_seq) end as next_seq,
+  case when g.ok then coalesce(u.last_ts, l.last_ts) end as last_ts,
   u.stream_id, u.watched
-from locked l left join upd u on u.id = l.id`;
+from locked l cross join go g left join upd u on u.id = l.id`;
 }
 
 /**
@@ -147,6 +160,15 @@ from upd u`;
 
 /** The records' inserts and the command row, from the stream rows written (`upd`). */
 function recordsAndCommand(schema: string): string {
+  return `${insertRecords(schema)},
+cmd as (
+  insert into ${qualified(schema, 'commands')} (stream_id, command_id, start_seq, end_seq)
+  select u.id, $16::text, u.start, u.next_seq from upd u where $16::text is not null
+)`;
+}
+
+/** The records' inserts, from the stream rows written (`upd`). */
+function insertRecords(schema: string): string {
   return `batch as (
   select b.ord::int as ord, b.stream_ord, b.body_offset, b.body_length, b.header_offset, b.header_count,
     b.size, b.utf8, b.end_bytes
@@ -166,10 +188,6 @@ ins as (
     case when b.ord = u.first + 1 then u.next_seq - u.start end,
     u.base_bytes + b.end_bytes
   from upd u join batch b on b.stream_ord = u.ord
-),
-cmd as (
-  insert into ${qualified(schema, 'commands')} (stream_id, command_id, start_seq, end_seq)
-  select u.id, $16::text, u.start, u.next_seq from upd u where $16::text is not null
 )`;
 }
 

@@ -25,7 +25,13 @@ export interface AppendManyItem {
   /** The stream's basin (default: the log's default basin). */
   basin?: string;
   stream: string;
-  /** 1–1000 records without timestamps (they are stamped on arrival) and without command records. */
+  /**
+   * 0–1000 records without timestamps (they are stamped on arrival) and without command records. With none,
+   * nothing is written to the stream, but it takes part in the append all the same: it is locked, its
+   * conditions must hold for anything to be written, and a `commandId` is recorded on it (an empty range at
+   * its tail). A command that changed one aggregate after reading another puts the other here with the
+   * version it read. A missing stream is created, as for an item with records.
+   */
   records: readonly AppendRecord[];
   matchSeqNum?: number;
   fencingToken?: string;
@@ -73,43 +79,42 @@ export async function appendMany(
 ): Promise<AppendAck[]> {
   assertOpen(context);
   const request = encodeRequest(defaultBasin, items, options);
-  // One record to one stream (most commands): the log's single-record statement plus the command's row.
-  // When it matched nothing, the fast paths below would match nothing either: the general statement
-  // finds out why.
-  const single = request.count === 1 && request.batches[0]!.count === 1;
-  if (single) {
-    const acked = await appendOneRecord(context, items[0]!, request, options);
+  // A stream given no records needs the general statement, which locks streams without writing to them.
+  if (!request.counts.includes(0)) {
+    const acked = await fastPath(context, items, request, options);
     if (acked) return acked;
-  }
-  // Appends expecting empty streams most often create them: try creating them with their records first
-  // (one round trip), and append to existing streams when that cannot be done.
-  else if (items.every((item) => item.matchSeqNum === 0)) {
-    assertOpen(context);
-    const rows = await run(context, context.statements.appendManyCreate, request.values, options);
-    if (rows.length === request.count) return acks(context, request, rows);
-  }
-  // One existing stream needs no ordered locking: the conditional update of its row, as a single append.
-  // When it matches nothing, the general statement below finds out why.
-  else if (request.count === 1) {
-    assertOpen(context);
-    const rows = await run(context, context.statements.appendManyOne, request.values, options);
-    if (rows.length === 1) return acks(context, request, rows);
   }
   for (let attempt = 1; ; attempt++) {
     assertOpen(context);
     const rows = await run(context, context.statements.appendMany, request.values, options);
     if (rows.length === request.count && rows[0]!.start !== null) return acks(context, request, rows);
     const byOrd = new Map(rows.map((r) => [r.ord, r]));
-    // Nothing was written: the first failed condition, in the caller's order, or missing streams.
+    // Nothing was written: the first failure in the caller's order (a failed condition, or a missing stream
+    // that its basin will not create), else create the missing streams.
     const missing: number[] = [];
+    for (let i = 0; i < request.count; i++) if (!byOrd.has(i + 1)) missing.push(i);
+    const basins =
+      missing.length > 0
+        ? await basinsOf(
+            context,
+            missing.map((i) => request.basins[i]!),
+          )
+        : null;
     for (let i = 0; i < request.count; i++) {
       const row = byOrd.get(i + 1);
       const item = items[i]!;
-      const failure = row
-        ? itemFailure(item, request.names[i]!, row.current_seq, row.fencing_token, row.ts_mode)
-        : itemFailure(item, request.names[i]!, 0, '', 0);
+      const name = request.names[i]!;
+      const stamped = request.counts[i]! > 0;
+      let failure: Error | undefined;
+      if (row) {
+        failure = itemFailure(item, name, row.current_seq, row.fencing_token, stamped && row.ts_mode);
+      } else {
+        const basin = basins!.get(request.basins[i]!);
+        if (!basin) throw new BasinNotFoundError(request.basins[i]!);
+        if (!basin.create_stream_on_append) throw new StreamNotFoundError(request.basins[i]!, name);
+        failure = itemFailure(item, name, 0, '', stamped && basin.ts_mode); // a new stream's state
+      }
       if (failure) throw failure;
-      if (!row) missing.push(i);
     }
     if (attempt >= MAX_ATTEMPTS) {
       throw new StorageError(
@@ -120,6 +125,36 @@ export async function appendMany(
     // statement's snapshot predated a commit that made them true), so it simply runs again.
     if (missing.length > 0) await createMissing(context, request, missing);
   }
+}
+
+/**
+ * The statements for the usual shapes, each cheaper than the general one; undefined when the shape has none
+ * or it matched nothing (the general statement then appends, or finds out why not).
+ */
+async function fastPath(
+  context: LogContext,
+  items: readonly AppendManyItem[],
+  request: EncodedRequest,
+  options: AppendManyOptions,
+): Promise<AppendAck[] | undefined> {
+  // One record to one stream (most commands): the log's single-record statement plus the command's row.
+  if (request.count === 1 && request.batches[0]!.count === 1) {
+    return appendOneRecord(context, items[0]!, request, options);
+  }
+  // Appends expecting empty streams most often create them: try creating them with their records first
+  // (one round trip), and append to existing streams when that cannot be done.
+  if (items.every((item) => item.matchSeqNum === 0)) {
+    assertOpen(context);
+    const rows = await run(context, context.statements.appendManyCreate, request.values, options);
+    return rows.length === request.count ? acks(context, request, rows) : undefined;
+  }
+  // One existing stream needs no ordered locking: the conditional update of its row, as a single append.
+  if (request.count === 1) {
+    assertOpen(context);
+    const rows = await run(context, context.statements.appendManyOne, request.values, options);
+    return rows.length === 1 ? acks(context, request, rows) : undefined;
+  }
+  return undefined;
 }
 
 /**
@@ -188,13 +223,26 @@ async function appendOneRecord(
 function acks(context: LogContext, request: EncodedRequest, rows: ManyRow[]): AppendAck[] {
   const byOrd = new Map(rows.map((r) => [r.ord, r]));
   for (let i = 0; i < request.count; i++) {
-    appended(context, request.basins[i]!, request.names[i]!, byOrd.get(i + 1)!);
+    if (request.counts[i]! > 0) appended(context, request.basins[i]!, request.names[i]!, byOrd.get(i + 1)!);
   }
   return request.counts.map((count, i) => {
     const row = byOrd.get(i + 1)!;
     const position = (seqNum: number) => ({ seqNum, timestamp: row.last_ts! });
     return { start: position(row.start!), end: position(row.start! + count), tail: position(row.next_seq!) };
   });
+}
+
+/** Whether each of the basins (those that exist) creates streams on append, and its timestamping mode. */
+async function basinsOf(
+  context: LogContext,
+  names: string[],
+): Promise<Map<string, { create_stream_on_append: boolean; ts_mode: number }>> {
+  const rows = await context.db
+    .selectFrom('basins')
+    .select(['name', 'create_stream_on_append', 'ts_mode'])
+    .where('name', 'in', [...new Set(names)])
+    .execute();
+  return new Map(rows.map((row) => [row.name, row]));
 }
 
 /** Creates the missing streams, or throws BasinNotFoundError / StreamNotFoundError for the first that cannot be. */
@@ -214,13 +262,16 @@ async function createMissing(context: LogContext, request: EncodedRequest, missi
   }
 }
 
-/** Which condition an item fails on its stream's current state: the token, `matchSeqNum`, then timestamps. */
+/**
+ * Which condition an item fails on its stream's current state: the token, `matchSeqNum`, then timestamps
+ * (`tsMode`: the stream's, when the item has records to stamp; false when it has none).
+ */
 function itemFailure(
   item: AppendManyItem,
   stream: string,
   nextSeq: number,
   token: string,
-  tsMode: number,
+  tsMode: number | false,
 ): Error | undefined {
   const condition = conditionFailure({ nextSeq, token }, item, stream);
   if (condition) return condition;

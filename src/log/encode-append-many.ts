@@ -1,6 +1,6 @@
 import { boolArray, intArray, textArray } from './array-literal.js';
 import { toBuffer } from './bytes.js';
-import { encodeBatch, runningTotals, type EncodedBatch } from './encode-batch.js';
+import { checkOptions, emptyBatch, encodeBatch, runningTotals, type EncodedBatch } from './encode-batch.js';
 import { InvalidArgumentError } from './errors.js';
 import { checkBasinName, checkStreamName } from './names.js';
 import type { AppendManyItem, AppendManyOptions } from './append-many.js';
@@ -61,8 +61,13 @@ export function encodeRequest(
     }
     seen.add(key);
     let batch: EncodedBatch;
+    const conditions = { matchSeqNum: item.matchSeqNum, fencingToken: item.fencingToken };
     try {
-      batch = encodeBatch(item.records, { matchSeqNum: item.matchSeqNum, fencingToken: item.fencingToken });
+      // No records: a condition on the stream only (see AppendManyItem.records).
+      if (Array.isArray(item.records) && item.records.length === 0) {
+        checkOptions(conditions);
+        batch = emptyBatch(0);
+      } else batch = encodeBatch(item.records, conditions);
     } catch (error) {
       if (error instanceof InvalidArgumentError) {
         throw new InvalidArgumentError(

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import {
+  BasinNotFoundError,
   DEFAULT_BASIN,
   DuplicateCommandError,
   FencingTokenMismatchError,
@@ -97,7 +98,12 @@ describe('log.appendMany', () => {
     const a = uniqueName('bad');
     const cases: [unknown, RegExp][] = [
       [[], /1–100 streams/],
-      [[{ stream: a, records: [] }], /item 0 .*1–1000 records/],
+      [
+        [{ stream: a, records: Array.from({ length: 1001 }, () => ({ body: 'x' })) }],
+        /item 0 .*1–1000 records/,
+      ],
+      [[{ stream: a, records: 'x' }], /item 0 .*1–1000 records/],
+      [[{ stream: a, records: [], matchSeqNum: -1 }], /item 0 .*matchSeqNum/],
       [
         [
           { stream: a, records: [{ body: 'x' }] },
@@ -118,6 +124,79 @@ describe('log.appendMany', () => {
       await rejectionOf(fixture.log.appendMany([{ stream: a, records: [{ body: 'x' }] }], { commandId: '' })),
     ).toBeInstanceOf(InvalidArgumentError);
     expect(await rejectionOf(fixture.log.stream(a).checkTail())).toBeInstanceOf(StreamNotFoundError);
+  });
+
+  it('takes an item without records as a condition: checked under its lock, the id recorded, nothing written', async () => {
+    const a = uniqueName('cond-a');
+    const b = uniqueName('cond-b');
+    await fixture.log.stream(a).append([{ body: 'a0' }, { body: 'a1' }]);
+    const before = await fixture.log.stream(a).checkTail();
+    const stale = await rejectionOf(
+      fixture.log.appendMany([
+        { stream: a, records: [], matchSeqNum: 1 },
+        { stream: b, records: [{ body: 'b0' }], matchSeqNum: 0 },
+      ]),
+    );
+    expect(stale).toBeInstanceOf(SeqNumMismatchError);
+    expect(stale).toMatchObject({ stream: a, expectedSeqNum: 2 });
+    expect(await rejectionOf(fixture.log.stream(b).checkTail())).toBeInstanceOf(StreamNotFoundError);
+
+    const acks = await fixture.log.appendMany(
+      [
+        { stream: a, records: [], matchSeqNum: 2 },
+        { stream: b, records: [{ body: 'b0' }], matchSeqNum: 0 },
+      ],
+      { commandId: 'cond-1' },
+    );
+    expect(acks[0]).toEqual({ start: before, end: before, tail: before });
+    expect(acks[1]!.end.seqNum).toBe(1);
+    expect(await fixture.log.stream(a).checkTail()).toEqual(before);
+    expect(await fixture.log.lookupCommand('cond-1', [{ stream: a }, { stream: b }])).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ stream: a, start: 2, end: 2 }),
+        expect.objectContaining({ stream: b, start: 0, end: 1 }),
+      ]),
+    );
+    // The id is on the stream given no records too: a later append with it there alone is a duplicate.
+    const again = await rejectionOf(
+      fixture.log.appendMany([{ stream: a, records: [{ body: 'late' }] }], { commandId: 'cond-1' }),
+    );
+    expect(again).toBeInstanceOf(DuplicateCommandError);
+    // Items with no records at all record only the id.
+    await fixture.log.appendMany([{ stream: a, records: [] }], { commandId: 'cond-2' });
+    expect(await fixture.log.lookupCommand('cond-2', [{ stream: a }])).toEqual([
+      expect.objectContaining({ stream: a, start: 2, end: 2 }),
+    ]);
+    expect(await fixture.log.stream(a).checkTail()).toEqual(before);
+  });
+
+  it('names a missing stream or basin as not found, as a single append does', async () => {
+    const basin = uniqueName('closed-basin');
+    await fixture.log.basins.create({ basin, config: { createStreamOnAppend: false } });
+    const other = uniqueName('present');
+    await fixture.log.stream(other).append([{ body: 'o' }]);
+    for (const conditions of [{ matchSeqNum: 3 }, { fencingToken: 'w1' }, {}]) {
+      const missing = await rejectionOf(
+        fixture.log.appendMany([
+          { stream: other, records: [{ body: 'x' }] },
+          { basin, stream: 'nope', records: [{ body: 'x' }], ...conditions },
+        ]),
+      );
+      expect(missing).toBeInstanceOf(StreamNotFoundError);
+      const noBasin = await rejectionOf(
+        fixture.log.appendMany([
+          { basin: uniqueName('no-such-basin'), stream: 'nope', records: [{ body: 'x' }], ...conditions },
+          { stream: other, records: [{ body: 'x' }] },
+        ]),
+      );
+      expect(noBasin).toBeInstanceOf(BasinNotFoundError);
+    }
+    expect(await fixture.log.stream(other).checkTail()).toMatchObject({ seqNum: 1 });
+    // Where the basin creates streams on append, a missing stream is a new one: tail 0, token ''.
+    const fresh = await rejectionOf(
+      fixture.log.appendMany([{ stream: uniqueName('fresh'), records: [{ body: 'x' }], matchSeqNum: 3 }]),
+    );
+    expect(fresh).toMatchObject({ expectedSeqNum: 0 });
   });
 
   it('records a command id with the append; the same id again writes nothing', async () => {
