@@ -46,7 +46,9 @@ const MAX_ITEMS = 100;
  * the same transaction). A lost race reloads and decides again, within the retry policy. A command id
  * recorded already (a duplicate, also one that arrives concurrently) and an outcome left unknown by a lost
  * connection are both resolved by reading the original outcome back from the streams, never by appending
- * twice. Internal: `CommandHandler` calls it.
+ * twice. Aggregates the command leaves unchanged join the append with no records, so their versions are
+ * checked under their locks and the command id is recorded on them too; a command that changes nothing is
+ * recorded that way when it has an id. Internal: `CommandHandler` calls it.
  *
  * @throws DomainError subclasses from `decide` (never retried), AggregateNotFoundError,
  *   AggregateAlreadyExistsError, ConcurrencyConflictError, InvalidArgumentError (before anything is
@@ -71,6 +73,10 @@ export async function runCommands(
     ...(options.metadata === undefined ? {} : { metadata: options.metadata }),
   };
   const written = new Set<string>(); // event ids of appends whose outcome was unknown
+  // The command may have been applied already: by an earlier call with this id, or by an append of this call
+  // whose outcome was unknown and which committed late. Then the original result wins.
+  const original = () =>
+    explicit || written.size > 0 ? readBack(log, targets, commandId, written) : Promise.resolve(undefined);
   let unresolved = false;
   let fresh = false;
   let last: unknown;
@@ -109,13 +115,17 @@ export async function runCommands(
         continue;
       }
       // A refusal may be a duplicate's: the state has its effect already. The original result wins.
-      if (explicit && error instanceof FencepostError) {
-        const outcome = await readBack(log, targets, commandId, written);
+      if (error instanceof FencepostError) {
+        const outcome = await original();
         if (outcome) return outcome;
       }
       throw error;
     }
     const writes = targets.flatMap((_, i) => (decided[i]!.length > 0 ? [i] : []));
+    // Every aggregate with events that the command does not change is appended to with no records: its
+    // version is checked under its lock with the others (the decision read it), and the command id is
+    // recorded on it (a repeat finds it there). One with no events has no stream row to lock or record on.
+    const checks = targets.flatMap((_, i) => (decided[i]!.length === 0 && loaded[i]!.version > 0 ? [i] : []));
     const results: CommandResult[] = targets.map((t, i) => ({
       id: t.item.id,
       streamName: t.stream.name,
@@ -124,14 +134,25 @@ export async function runCommands(
       events: [],
       duplicate: false,
     }));
-    if (writes.length === 0) return { results, duplicate: false };
+    if (writes.length === 0) {
+      // Deciding nothing on a cached state may be stale: decide again on loaded states.
+      if (cached.some(Boolean)) {
+        for (const t of targets) cache.delete(t.key);
+        fresh = true;
+        attempt--;
+        continue;
+      }
+      // With no id to record, or nowhere to record it, the loaded states are the result (unless the command
+      // was applied already); else the id is recorded below, and the append finds a duplicate out.
+      if (!explicit || checks.length === 0) return (await original()) ?? { results, duplicate: false };
+    }
     const records: AppendRecord[][] = writes.map((i) => targets[i]!.repository.encode(decided[i]!, envelope));
     try {
       const acks = await log.appendMany(
-        writes.map((i, k) => ({
+        [...writes, ...checks].map((i, k) => ({
           basin: targets[i]!.stream.basin,
           stream: targets[i]!.stream.name,
-          records: records[k]!,
+          records: records[k] ?? [],
           matchSeqNum: loaded[i]!.version,
         })),
         { commandId },
@@ -150,6 +171,8 @@ export async function runCommands(
           );
         }),
       );
+      // The states the command read without changing were current under their locks.
+      for (const i of checks) cache.set(targets[i]!.key, loaded[i]!.state, loaded[i]!.version);
       return { results, duplicate: false };
     } catch (error) {
       last = error;
@@ -161,10 +184,8 @@ export async function runCommands(
         throw error;
       }
       if (error instanceof SeqNumMismatchError) {
-        if (explicit) {
-          const outcome = await readBack(log, targets, commandId, written);
-          if (outcome) return outcome;
-        }
+        const outcome = await original();
+        if (outcome) return outcome;
         const target = targets.find((t) => t.stream.name === error.stream);
         if (target?.expect === 'new') {
           throw new AggregateAlreadyExistsError(

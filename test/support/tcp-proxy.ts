@@ -21,9 +21,11 @@ const FATAL = Buffer.from('SFATAL\0');
  * When to cut: `after-reply` forwards the client's data to the server, waits for the server's reply (the
  * statement ran and, for a single statement outside a transaction, committed), drops the reply and closes
  * both sides, so the client never learns the outcome. `before-send` drops the data and closes both sides,
- * so the server never sees it.
+ * so the server never sees it. `after-send` forwards the data, then closes the client's side at once and
+ * the server's once the data is sent: a statement still running (waiting for a lock, say) commits later,
+ * unseen by the client.
  */
-export type CutMoment = 'after-reply' | 'before-send';
+export type CutMoment = 'after-reply' | 'before-send' | 'after-send';
 
 export class TcpProxy {
   readonly #server: net.Server;
@@ -83,9 +85,10 @@ export class TcpProxy {
     this.#sockets.add(client).add(server);
     let cut: 'no' | 'awaiting-reply' | 'done' = 'no';
     let holding: { chunks: Buffer[]; held: (() => void) | undefined } | undefined;
+    let draining = false; // after-send: the server's side closes once the data is out
     const end = () => {
       client.destroy();
-      server.destroy();
+      if (!draining) server.destroy();
     };
     client.on('data', (chunk) => {
       if (cut !== 'no') return;
@@ -101,6 +104,13 @@ export class TcpProxy {
         if (armed.when === 'before-send') {
           cut = 'done';
           end();
+          return;
+        }
+        if (armed.when === 'after-send') {
+          cut = 'done';
+          draining = true;
+          server.end(chunk); // the server reads the statement, then the end of the connection
+          client.destroy();
           return;
         }
         cut = 'awaiting-reply';
