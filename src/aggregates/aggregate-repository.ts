@@ -6,7 +6,7 @@ import type { AppendAck, AppendRecord } from '../log/types.js';
 import type { AggregateDefinition } from './define-aggregate.js';
 import type { AnyEvent } from './define-event.js';
 import type { EventEnvelope, RecordedEvent } from './recorded-event.js';
-import { SnapshotStore } from './snapshot-store.js';
+import { SnapshotStore, type SnapshotKey } from './snapshot-store.js';
 import { EventReader, type EventHead, type EventRow } from './event-reader.js';
 
 /** Records per read of a load. Each record is folded as it arrives, so this bounds a statement, not memory. */
@@ -72,9 +72,11 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
   async load(id: string): Promise<LoadedAggregate<State>> {
     const stream = this.stream(id);
     const snapshots = this.aggregate.snapshots;
-    const { state, version, from } = await this.#replay(stream, null);
-    if (snapshots && this.#snapshots && version - from >= snapshots.every) {
-      await this.#snapshots.write(stream.basin, stream.name, snapshots.schemaVersion, { version, state });
+    const { state, version, from, streamId } = await this.#replay(stream, null);
+    if (snapshots && this.#snapshots && streamId !== undefined && version - from >= snapshots.every) {
+      await this.#snapshots
+        .write(streamId, this.#snapshotKey(snapshots.schemaVersion), { version, state })
+        .catch(() => undefined); // a snapshot is a cache: failing to store one fails no load
     }
     return { state, version };
   }
@@ -120,10 +122,15 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
 
   /**
    * Appends events with `matchSeqNum: version`, each with a new event id and the given envelope, and
-   * returns them as recorded. Takes a snapshot when the new version passes a multiple of `snapshots.every`.
+   * returns them as recorded. Given `state`, the state at `version` (a loaded aggregate can be passed as it
+   * is), it takes a snapshot of the state after the events when the new version passes a multiple of
+   * `snapshots.every`; a snapshot that cannot be stored fails nothing.
    *
    * @throws InvalidArgumentError (an event its schema refuses; nothing written), SeqNumMismatchError (the
    *   stream moved on), IndefiniteAppendError, and the rest of `Stream.append`'s errors.
+   * @example
+   * const loaded = await repository.load('42');
+   * await repository.save('42', [{ type: 'Deposited', data: { amount: 5, currency: 'EUR' } }], loaded);
    */
   async save(
     id: string,
@@ -134,8 +141,10 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     const records = this.encode(events, options);
     const ack = await stream.append(records, { matchSeqNum: options.version });
     const recorded = this.recorded(stream.name, records, ack);
-    if (options.state !== undefined)
-      await this.snapshotAfter(id, options.version, ack.end.seqNum, options.state);
+    if (options.state !== undefined) {
+      const after = this.evolveAll(options.state, recorded);
+      await this.snapshotAfter(id, options.version, ack.end.seqNum, after).catch(() => undefined);
+    }
     return { version: ack.end.seqNum, events: recorded };
   }
 
@@ -166,23 +175,33 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     return next;
   }
 
-  /** Stores a snapshot when the version went past a multiple of `every`. @internal */
+  /**
+   * Stores `state`, the state at version `after`, as a snapshot when the version went past a multiple of
+   * `every` since `before`. @internal
+   */
   async snapshotAfter(id: string, before: number, after: number, state: State): Promise<void> {
     const snapshots = this.aggregate.snapshots;
     if (!snapshots || !this.#snapshots) return;
     if (Math.floor(after / snapshots.every) === Math.floor(before / snapshots.every)) return;
     const stream = this.stream(id);
-    await this.#snapshots.write(stream.basin, stream.name, snapshots.schemaVersion, {
+    await this.#snapshots.writeByName(stream.basin, stream.name, this.#snapshotKey(snapshots.schemaVersion), {
       version: after,
       state,
     });
+  }
+
+  #snapshotKey(schemaVersion: number): SnapshotKey {
+    return { aggregate: this.aggregate.name, schemaVersion };
   }
 
   /**
    * Replays the stream up to `end` (default: the tail), from the newest valid snapshot at or below it when
    * the aggregate takes snapshots. `from` is where the replayed events started.
    */
-  async #replay(stream: Stream, end: number | null): Promise<LoadedAggregate<State> & { from: number }> {
+  async #replay(
+    stream: Stream,
+    end: number | null,
+  ): Promise<LoadedAggregate<State> & { from: number; streamId?: number }> {
     const { codec, evolve, snapshots } = this.aggregate;
     const { basin, name } = stream;
     let state = this.aggregate.initialState();
@@ -200,27 +219,30 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     let refused = false;
     const start = (head: EventHead, snapshot: boolean): boolean => {
       if (snapshot && head.snapshot) {
-        refused = !!snapshots?.schema && !snapshots.schema.safeParse(head.snapshot.state).success;
+        // The state is what the state schema makes of the stored JSON (dates revived, say), as a replay has it.
+        const parsed = snapshots?.schema?.safeParse(head.snapshot.state);
+        refused = parsed?.success === false;
         if (refused) return false;
-        state = head.snapshot.state as State;
+        state = (parsed ? parsed.data : head.snapshot.state) as State;
         from = version = head.snapshot.version;
       }
       stop = end === null ? head.nextSeq : Math.min(end, head.nextSeq);
       if (head.trimPoint > from && from < stop) throw gap(name, from, head.trimPoint);
       return true;
     };
-    const schemaVersion = snapshots ? snapshots.schemaVersion : null;
-    let read = await this.#reader.scan(basin, name, 0, schemaVersion, end, PAGE, (h) => start(h, true), fold);
+    const key = snapshots ? this.#snapshotKey(snapshots.schemaVersion) : null;
+    let read = await this.#reader.scan(basin, name, 0, key, end, PAGE, (h) => start(h, true), fold);
     if (refused)
       read = await this.#reader.scan(basin, name, 0, null, end, PAGE, (h) => start(h, false), fold);
     if (!read) return { state, version: 0, from: 0 };
+    const streamId = read.head.streamId;
     while (version < stop && read.count > 0) {
       const next = await this.#reader.scan(basin, name, version, null, stop, PAGE, () => true, fold);
       if (!next) break;
       read = next;
     }
     if (version < stop) throw gap(name, version, stop);
-    return { state, version, from };
+    return { state, version, from, streamId };
   }
 }
 

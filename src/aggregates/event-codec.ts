@@ -37,9 +37,14 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
   }
 
   /**
-   * The record of an event at its type's newest version, its data checked by the schema.
+   * The record of an event at its type's newest version, its data checked by the schema. What is stored is
+   * the schema's output as JSON, and it must read back as written: the schema must accept its own JSON output
+   * and give it back unchanged (no `z.date()`, which JSON turns into a string; no transform that changes a
+   * value again on every parse). An event that would not is refused here, before anything is written,
+   * instead of leaving a record that no load can decode.
    *
-   * @throws InvalidArgumentError for an unknown type or data the schema refuses.
+   * @throws InvalidArgumentError for an unknown type, data the schema refuses, or data that would not read
+   *   back as written.
    */
   encode(event: E, envelope: EventEnvelope): AppendRecord {
     const definition = event === null || typeof event !== 'object' ? undefined : this.#types.get(event.type);
@@ -55,6 +60,16 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
         `event ${definition.type} v${definition.version}: data.${issue.path.join('.')}: ${issue.message}`,
       );
     }
+    const body = JSON.stringify(parsed.data) ?? 'null';
+    const back = definition.schema.safeParse(JSON.parse(body));
+    if (!back.success || JSON.stringify(back.data) !== body) {
+      const why = back.success
+        ? `the schema makes ${body} into ${JSON.stringify(back.data)}`
+        : `data.${back.error.issues[0]!.path.join('.')}: ${back.error.issues[0]!.message}`;
+      throw new InvalidArgumentError(
+        `event ${definition.type} v${definition.version}: its data would not read back as written, stored as JSON (${why}); an event schema must take its own JSON output back unchanged`,
+      );
+    }
     const headers: [string, string][] = [
       [EVENT_HEADERS.type, definition.type],
       [EVENT_HEADERS.version, String(definition.version)],
@@ -66,7 +81,7 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
     if (envelope.causationId !== undefined) headers.push([EVENT_HEADERS.causationId, envelope.causationId]);
     if (envelope.metadata !== undefined)
       headers.push([EVENT_HEADERS.metadata, JSON.stringify(envelope.metadata)]);
-    return { headers, body: JSON.stringify(parsed.data) ?? 'null' };
+    return { headers, body };
   }
 
   /**

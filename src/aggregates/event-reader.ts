@@ -5,7 +5,7 @@ import { readEventsStatement } from './read-events-statement.js';
 
 /**
  * A record as loads see it: seqNum, headers as `[name, value]` pairs (text), body text, timestamp (the
- * statement's row as it is, with two unused columns: no copy per record).
+ * statement's row as it is, with three unused columns: no copy per record).
  */
 export type EventRow = [
   seqNum: number,
@@ -14,10 +14,13 @@ export type EventRow = [
   headers: [string, string][] | null,
   body: string | null,
   timestamp: number,
+  _g: null,
 ];
 
 /** The stream's state when a read of its events ran, and the snapshot the read found. */
 export interface EventHead {
+  /** The stream row's id: snapshots are stored by it, so that one never lands on a recreated stream. */
+  streamId: number;
   /** The stream's next seqNum when the read ran. */
   nextSeq: number;
   trimPoint: number;
@@ -34,6 +37,7 @@ type Row = [
   headers: [string, string][] | null,
   body: string | null,
   timestamp: number,
+  streamId: number | null,
 ];
 
 /** Reads aggregates' events in pages, with their snapshot in the first round trip. Internal. */
@@ -47,8 +51,8 @@ export class EventReader {
   }
 
   /**
-   * Up to `limit` records from `start` (or from the snapshot of `schemaVersion`, when there is one at or
-   * above `start` and at or below `end`) below `end` (default: the tail), each handed to `onRecord` as it
+   * Up to `limit` records from `start` (or from `snapshot`'s, the snapshot of that aggregate and state schema
+   * version, when there is one at or above `start` and at or below `end`) below `end` (default: the tail), each handed to `onRecord` as it
    * arrives, never collected (a page of rows is never held at once). `onHead` sees the stream's state first;
    * when it returns false, the records are skipped. Returns the head and how many records came; undefined
    * when the stream does not exist. An error either callback throws is thrown once the statement has ended,
@@ -60,7 +64,7 @@ export class EventReader {
     basin: string,
     stream: string,
     start: number,
-    schemaVersion: number | null,
+    snapshot: { aggregate: string; schemaVersion: number } | null,
     end: number | null,
     limit: number,
     onHead: (head: EventHead) => boolean,
@@ -70,7 +74,18 @@ export class EventReader {
     let wanted = true;
     const rows = await scanQuery<Row>(
       this.#pool,
-      { ...this.#statement, values: [basin, stream, start, schemaVersion, end, limit] },
+      {
+        ...this.#statement,
+        values: [
+          basin,
+          stream,
+          start,
+          snapshot?.schemaVersion ?? null,
+          end,
+          limit,
+          snapshot?.aggregate ?? null,
+        ],
+      },
       (row) => {
         if (head === undefined) {
           head = headOf(row);
@@ -84,8 +99,9 @@ export class EventReader {
 }
 
 /** The stream's row of the statement (see read-events-statement.ts). */
-function headOf([nextSeq, trimPoint, snapshotVersion, , state, from]: Row): EventHead {
+function headOf([nextSeq, trimPoint, snapshotVersion, , state, from, streamId]: Row): EventHead {
   return {
+    streamId: streamId!,
     nextSeq,
     trimPoint: trimPoint!,
     start: from,

@@ -7,10 +7,11 @@ import { qualified } from '../db/schema-name.js';
  * record fails to decode as having no type; a body that is not UTF-8 comes as null and fails as not JSON.
  *
  * Parameters: $1 basin, $2 stream, $3 start seqNum, $4 snapshot schema version (null: no snapshot), $5 end
- * seqNum (exclusive; null: the tail), $6 page size. The first row (only when the stream exists) is the
- * stream's: [next_seq, trim_point, snapshot version, null, snapshot state as JSON text, start]; the records
- * follow: [seq_num, null, null, headers_text, body, timestamp], from the start (the snapshot's version when
- * there is one at or above $3 and at or below $5), at most $6 of them.
+ * seqNum (exclusive; null: the tail), $6 page size, $7 the aggregate whose snapshot it is. The first row (only
+ * when the stream exists) is the stream's: [next_seq, trim_point, snapshot version, null, snapshot state as
+ * JSON text, start, stream id]; the records follow: [seq_num, null, null, headers_text, body, timestamp,
+ * null], from the start (the snapshot's version when there is one at or above $3 and at or below $5), at most
+ * $6 of them.
  */
 export function readEventsStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
@@ -22,7 +23,8 @@ with s as (
 ),
 snap as (
   select sn.version, sn.state from s join ${snapshots} sn on sn.stream_id = s.id
-  where $4::int is not null and sn.schema_version = $4::int and sn.version >= $3::bigint
+  where $4::int is not null and sn.aggregate = $7::text and sn.schema_version = $4::int
+    and sn.version >= $3::bigint
     and sn.version <= coalesce($5::bigint, s.next_seq)
 ),
 st as (
@@ -32,11 +34,11 @@ st as (
   from s left join snap n on true
 )
 select st.next_seq as a, st.trim_point as b, st.snap_version as c, null::text[] as headers,
-  st.snap_state as body, st.start as timestamp
+  st.snap_state as body, st.start as timestamp, st.id
 from st
 union all
 select r.seq_num, null, null, r.headers_text,
-  case when r.body_utf8 then convert_from(r.body, 'UTF8') end, r.timestamp
+  case when r.body_utf8 then convert_from(r.body, 'UTF8') end, r.timestamp, null
 from st join lateral (
   select r.seq_num, r.headers_text, r.body, r.body_utf8, r.timestamp from ${records} r
   where r.stream_id = st.id and r.seq_num >= st.start and r.seq_num < least(st.stop, st.start + $6::bigint)

@@ -9,37 +9,62 @@ export interface Snapshot {
 }
 
 /**
- * Stores snapshots of aggregate states in Postgres, one per stream and state schema version: the newest one
- * taken. Keyed by the stream's row, so a deleted and recreated stream never sees its predecessor's. (They are
+ * Stores snapshots of aggregate states in Postgres, one per stream, aggregate and state schema version: the
+ * newest one taken. Keyed by the stream's row, so a deleted and recreated stream never sees its predecessor's,
+ * and by the aggregate's name, so that two aggregates reading one stream never see each other's. (They are
  * read with the events, by EventReader.)
  */
 export class SnapshotStore {
   readonly #pool: pg.Pool;
   readonly #write: { name: string; text: string };
+  readonly #writeByName: { name: string; text: string };
 
   constructor(pool: pg.Pool, schema: string) {
     this.#pool = pool;
     const snapshots = qualified(schema, 'snapshots');
     const streams = qualified(schema, 'streams');
-    this.#write = {
-      name: `fencepost.${schema}.snapshot-write.v1`,
-      text: `insert into ${snapshots} as sn (stream_id, schema_version, version, state)
-        select s.id, $3, $4, $5::jsonb from ${streams} s where s.basin = $1 and s.name = $2
-        on conflict (stream_id, schema_version) do update
+    const upsert = `on conflict (stream_id, aggregate, schema_version) do update
           set version = excluded.version, state = excluded.state, created_at = clock_timestamp()
-          where sn.version < excluded.version`,
+          where sn.version < excluded.version`;
+    this.#write = {
+      name: `fencepost.${schema}.snapshot-write.v2`,
+      text: `insert into ${snapshots} as sn (stream_id, aggregate, schema_version, version, state)
+        values ($1, $2, $3, $4, $5::jsonb) ${upsert}`,
+    };
+    this.#writeByName = {
+      name: `fencepost.${schema}.snapshot-write-by-name.v1`,
+      text: `insert into ${snapshots} as sn (stream_id, aggregate, schema_version, version, state)
+        select s.id, $3, $4, $5, $6::jsonb from ${streams} s where s.basin = $1 and s.name = $2 ${upsert}`,
     };
   }
 
-  /** Stores a snapshot unless a newer one is there. @throws StorageError. */
-  async write(basin: string, stream: string, schemaVersion: number, snapshot: Snapshot): Promise<void> {
-    await runQuery(
-      this.#pool,
-      {
-        ...this.#write,
-        values: [basin, stream, schemaVersion, snapshot.version, JSON.stringify(snapshot.state)],
-      },
-      'read', // a lost connection here loses nothing: a snapshot is only a cache of the events
-    );
+  /**
+   * Stores a snapshot of the stream whose row is `streamId` (as a read of its events found it) unless a newer
+   * one is there; a stream deleted since fails the write on its key.
+   *
+   * @throws StorageError; what JSON.stringify throws for a state JSON cannot hold.
+   */
+  async write(streamId: number, key: SnapshotKey, snapshot: Snapshot): Promise<void> {
+    await this.#run(this.#write, [streamId, ...keyValues(key, snapshot)]);
   }
+
+  /** {@link write} for the stream of that name now (after an append, which names no stream row). */
+  async writeByName(basin: string, stream: string, key: SnapshotKey, snapshot: Snapshot): Promise<void> {
+    await this.#run(this.#writeByName, [basin, stream, ...keyValues(key, snapshot)]);
+  }
+
+  async #run(statement: { name: string; text: string }, values: unknown[]): Promise<void> {
+    // A lost connection here loses nothing: a snapshot is only a cache of the events.
+    await runQuery(this.#pool, { ...statement, values }, 'read');
+  }
+}
+
+/** Whose snapshot it is: the aggregate's name and its state schema version. */
+export interface SnapshotKey {
+  aggregate: string;
+  schemaVersion: number;
+}
+
+function keyValues(key: SnapshotKey, snapshot: Snapshot): unknown[] {
+  return [key.aggregate, key.schemaVersion, snapshot.version, JSON.stringify(snapshot.state)];
 }

@@ -30,7 +30,7 @@ export type Repository = AggregateRepository<unknown, AnyEvent, unknown>;
 
 /** One aggregate of a command, resolved. @internal */
 export interface Target {
-  /** The stream's basin and name: the key of its cached state. */
+  /** The aggregate's name, the stream's basin and name: the key of its cached state. */
   key: string;
   item: CommandItem;
   repository: Repository;
@@ -239,13 +239,14 @@ function checkItems(
     }
     const repository = repositoryOf(item.aggregate);
     const stream = repository.stream(item.id);
-    const key = `${stream.basin}\u0000${stream.name}`;
-    if (seen.has(key)) {
+    const streamKey = `${stream.basin}\u0000${stream.name}`;
+    if (seen.has(streamKey)) {
       throw new InvalidArgumentError(
         `command item ${i}: stream ${JSON.stringify(stream.name)} appears twice; one command per aggregate`,
       );
     }
-    seen.add(key);
-    return { key, item, repository, stream, expect };
+    seen.add(streamKey);
+    // Two aggregates may read one stream into states of different shapes: each caches its own.
+    return { key: `${item.aggregate.name}\u0000${streamKey}`, item, repository, stream, expect };
   });
 }

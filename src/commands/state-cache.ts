@@ -1,5 +1,5 @@
 /**
- * The states and versions a command handler saw last, per stream, so that the next command on the same
+ * The states and versions a command handler saw last, per aggregate and stream, so that the next command on the same
  * aggregate can skip its load: the append is conditional on the cached version, so a stale entry costs a
  * `SeqNumMismatchError` and a reload, never a wrong write. Least recently used entries are dropped beyond
  * `size`. States are shared with the results handed out, so they must be treated as immutable (as a
