@@ -11,7 +11,8 @@ import {
 } from '../../src/index.js';
 import { Account, accountSpec } from '../support/account.js';
 import { rejectionOf } from '../support/assertions.js';
-import { uniqueName, useEventLog } from '../support/event-log.js';
+import { uniqueName, uniqueSchema, useEventLog } from '../support/event-log.js';
+import { revertMigrations } from '../support/migrations.js';
 
 const fixture = useEventLog();
 
@@ -370,6 +371,29 @@ describe('snapshots', () => {
     });
     const loaded = await repository.load(id);
     expect(loaded.state.since).toEqual(new Date(86_400_000));
+  });
+
+  it('drops the snapshots of a log written before they named their aggregate, and takes new ones', async () => {
+    const schema = uniqueSchema('snapshots');
+    const log = await fixture.connect({ schema });
+    const repository = new AggregateRepository(log, Snapshotted);
+    const id = uniqueName('old');
+    await repository.save(id, [opened, ...Array.from({ length: 11 }, () => deposit(1))], { version: 0 });
+    await revertMigrations(log.pool, schema, '0006_record_offsets');
+    // A snapshot of the old shape, of some other aggregate's state.
+    await log.pool.query(
+      `insert into "${schema}".snapshots (stream_id, schema_version, version, state)
+       select id, 1, 12, '{"events": 12}' from "${schema}".streams where name = $1`,
+      [`account-${id}`],
+    );
+    await log.close();
+    const again = await fixture.connect({ schema });
+    expect(await new AggregateRepository(again, Snapshotted).load(id)).toEqual({
+      state: { opened: true, owner: 'ada', balance: 11 },
+      version: 12,
+    });
+    const { rows } = await again.pool.query(`select aggregate, version from "${schema}".snapshots`);
+    expect(rows).toEqual([{ aggregate: 'account', version: '12' }]);
   });
 
   it('fails no load when the snapshot it takes cannot be stored', async () => {

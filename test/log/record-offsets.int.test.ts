@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EventLog } from '../../src/index.js';
 import { horizonPassed } from '../support/horizon.js';
+import { revertMigrations } from '../support/migrations.js';
 import { uniqueName, uniqueSchema, useEventLog } from '../support/event-log.js';
 
 /*
@@ -117,13 +118,8 @@ describe('record offsets (end_bytes)', () => {
     const prefix = 'kinds';
     const first = await fixture.connect({ schema });
     await appendEveryKind(first, prefix);
-    const q = (text: string) => first.pool.query(text);
     // Back to the schema of 0004: the per-record global index, no spans, no offsets.
-    await q(`create index records_global on "${schema}".records (commit_key, stream_id, seq_num)`);
-    await q(`drop index "${schema}".records_appends`);
-    await q(`alter table "${schema}".records drop column span, drop column end_bytes`);
-    await q(`alter table "${schema}".streams drop column bytes`);
-    await q(`delete from "${schema}".migrations where name in ('0005_append_spans', '0006_record_offsets')`);
+    await revertMigrations(first.pool, schema, '0004_commands');
     await first.close();
 
     const again = await fixture.connect({ schema });
@@ -161,9 +157,7 @@ describe('record offsets (end_bytes)', () => {
     const before = await first.pool.query(
       `select stream_id, seq_num, end_bytes from "${schema}".records order by 1, 2`,
     );
-    await first.pool.query(`alter table "${schema}".records drop column end_bytes`);
-    await first.pool.query(`alter table "${schema}".streams drop column bytes`);
-    await first.pool.query(`delete from "${schema}".migrations where name = '0006_record_offsets'`);
+    await revertMigrations(first.pool, schema, '0005_append_spans');
     await first.close();
 
     const again = await fixture.connect({ schema });
