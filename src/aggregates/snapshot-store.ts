@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { qualified } from '../db/schema-name.js';
 import { runQuery } from '../log/run-query.js';
+import { statementName } from '../log/statement-name.js';
 
 /** A stored snapshot: the state after the events below `version`. */
 export interface Snapshot {
@@ -22,7 +23,7 @@ export class SnapshotStore {
     const snapshots = qualified(schema, 'snapshots');
     const streams = qualified(schema, 'streams');
     this.#write = {
-      name: `fencepost.${schema}.snapshot-write.v1`,
+      name: statementName(schema, 'snapshot-write'),
       text: `insert into ${snapshots} as sn (stream_id, schema_version, version, state)
         select s.id, $3, $4, $5::jsonb from ${streams} s where s.basin = $1 and s.name = $2
         on conflict (stream_id, schema_version) do update

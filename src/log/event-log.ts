@@ -25,6 +25,7 @@ import { assertOpen, type LogContext, type Statements } from './log-context.js';
 import { checkBasinName, checkStreamName } from './names.js';
 import { readStatement, seekTimestampStatement } from './read-statement.js';
 import type { Stream } from './stream.js';
+import { statementName } from './statement-name.js';
 import { Sweeper } from './sweep.js';
 import { Notifier } from './notifier.js';
 import { Watcher } from './watcher.js';
@@ -335,7 +336,7 @@ export class EventLog {
 }
 
 function statements(schema: string): Statements {
-  const name = (role: string) => ({ name: `fencepost.${schema}.${role}.v1` });
+  const name = (role: string) => ({ name: statementName(schema, role) });
   return {
     appendOne: {
       update: { ...name('append-one'), text: appendOneStatement(schema, 'update') },
