@@ -97,7 +97,9 @@ export class Basins {
 
   /**
    * Deletes a basin with all its streams and records. The default basin (`default-basin`), which every log
-   * uses for `log.stream()` unless told otherwise, cannot be deleted.
+   * uses for `log.stream()` unless told otherwise, cannot be deleted. Appends racing the delete either
+   * commit before it (and their records go with the basin) or fail, definitely: no record outlives its
+   * stream row.
    *
    * @throws BasinNotFoundError, InvalidArgumentError.
    */
@@ -108,16 +110,36 @@ export class Basins {
       throw new InvalidArgumentError(`the default basin ${JSON.stringify(DEFAULT_BASIN)} cannot be deleted`);
     }
     const deleted = await this.#context.db.transaction().execute(async (trx) => {
-      await trx
-        .deleteFrom('records')
-        .where('stream_id', 'in', trx.selectFrom('streams').select('id').where('basin', '=', input.basin))
-        .execute();
-      const row = await trx
-        .deleteFrom('basins')
+      // Records have no foreign key to their stream, so they are deleted by id, after every append that could
+      // still add one has ended. First the basin row, locked: a stream being created in the basin holds a
+      // key-share lock on it until its append commits, and no stream can be created in it after this.
+      const found = await trx
+        .selectFrom('basins')
+        .select('name')
         .where('name', '=', input.basin)
-        .returning('name')
+        .forUpdate()
         .executeTakeFirst();
-      return row !== undefined;
+      if (!found) return false;
+      // Then the stream rows, locked in (basin, name) order as multi-stream appends lock them (so the two
+      // never deadlock): each waits for the append holding its lock, whose records are committed then.
+      const streams = await trx
+        .deleteFrom('streams')
+        .where(
+          'id',
+          'in',
+          trx.selectFrom('streams').select('id').where('basin', '=', input.basin).orderBy('name').forUpdate(),
+        )
+        .returning('id')
+        .execute();
+      // A statement of its own, so that its snapshot sees the records of the appends waited for.
+      if (streams.length > 0) {
+        await trx
+          .deleteFrom('records')
+          .where('stream_id', '=', sql<string>`any(${streams.map((s) => s.id)}::bigint[])`)
+          .execute();
+      }
+      await trx.deleteFrom('basins').where('name', '=', input.basin).execute();
+      return true;
     });
     if (!deleted) throw new BasinNotFoundError(input.basin);
   }
