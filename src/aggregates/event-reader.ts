@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { scanQuery } from '../log/run-query.js';
+import { statementName } from '../log/statement-name.js';
 import { textAsStrings } from '../log/text-types.js';
 import { readEventsStatement } from './read-events-statement.js';
 
@@ -47,7 +48,7 @@ export class EventReader {
 
   constructor(pool: pg.Pool, schema: string) {
     this.#pool = pool;
-    this.#statement = { name: `fencepost.${schema}.read-events.v1`, text: readEventsStatement(schema) };
+    this.#statement = { name: statementName(schema, 'read-events'), text: readEventsStatement(schema) };
   }
 
   /**

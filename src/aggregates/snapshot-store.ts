@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { qualified } from '../db/schema-name.js';
 import { runQuery } from '../log/run-query.js';
+import { statementName } from '../log/statement-name.js';
 
 /** A stored snapshot: the state after the events below `version`. */
 export interface Snapshot {
@@ -27,12 +28,12 @@ export class SnapshotStore {
           set version = excluded.version, state = excluded.state, created_at = clock_timestamp()
           where sn.version < excluded.version`;
     this.#write = {
-      name: `fencepost.${schema}.snapshot-write.v2`,
+      name: statementName(schema, 'snapshot-write', 2),
       text: `insert into ${snapshots} as sn (stream_id, aggregate, schema_version, version, state)
         values ($1, $2, $3, $4, $5::jsonb) ${upsert}`,
     };
     this.#writeByName = {
-      name: `fencepost.${schema}.snapshot-write-by-name.v1`,
+      name: statementName(schema, 'snapshot-write-by-name'),
       text: `insert into ${snapshots} as sn (stream_id, aggregate, schema_version, version, state)
         select s.id, $3, $4, $5, $6::jsonb from ${streams} s where s.basin = $1 and s.name = $2 ${upsert}`,
     };

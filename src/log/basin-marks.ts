@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { qualified } from '../db/schema-name.js';
+import { statementName } from './statement-name.js';
 
 /** How long a looked-up answer stands (ms). */
 const FRESH_MS = 50;
@@ -42,7 +43,7 @@ export class BasinMarks {
   constructor(pool: pg.Pool, schema: string) {
     this.#pool = pool;
     this.#statement = {
-      name: `fencepost.${schema}.basin-marks.v1`,
+      name: statementName(schema, 'basin-marks'),
       text: `select name from ${qualified(schema, 'basins')}
              where name = any($1::text[]) and watched_until > clock_timestamp()`,
     };

@@ -3,13 +3,16 @@ import { checkBasinConfig, mergeStreamConfig, timestampingCode } from './config.
 import { BasinNotFoundError, InvalidArgumentError, ResourceAlreadyExistsError } from './errors.js';
 import { assertOpen, type LogContext } from './log-context.js';
 import { checkBasinName, checkListOptions } from './names.js';
+import { withStorageErrors } from './with-storage-errors.js';
 import type { BasinConfig, BasinInfo, ListOptions } from './types.js';
 
 /** The basin the migrations create, which `log.stream(name)` uses unless told otherwise. */
 export const DEFAULT_BASIN = 'default-basin';
 
 /**
- * The basins of a log: create, list, configure, delete. Names follow the S2 SDK's `s2.basins`.
+ * The basins of a log: create, list, configure, delete. Names follow the S2 SDK's `s2.basins`. Besides the
+ * errors each method names, every one throws StorageError when the database refuses a statement or the
+ * connection fails (for a change whose connection was lost, the message says it may have been applied).
  *
  * @example
  * await log.basins.create({ basin: 'acme-prod', config: { createStreamOnAppend: true } });
@@ -27,12 +30,14 @@ export class Basins {
     assertOpen(this.#context);
     const name = checkBasinName(input.basin);
     const config = checkBasinConfig(input.config);
-    const row = await this.#context.db
-      .insertInto('basins')
-      .values({ name, ...columns(config) })
-      .onConflict((oc) => oc.column('name').doNothing())
-      .returning(['name', 'created_at'])
-      .executeTakeFirst();
+    const row = await withStorageErrors('change', () =>
+      this.#context.db
+        .insertInto('basins')
+        .values({ name, ...columns(config) })
+        .onConflict((oc) => oc.column('name').doNothing())
+        .returning(['name', 'created_at'])
+        .executeTakeFirst(),
+    );
     if (!row) throw new ResourceAlreadyExistsError('basin', name);
     return { name: row.name, createdAt: row.created_at, deletedAt: null };
   }
@@ -48,7 +53,7 @@ export class Basins {
       .orderBy('name')
       .limit(limit + 1);
     if (startAfter !== undefined) query = query.where('name', '>', startAfter);
-    const rows = await query.execute();
+    const rows = await withStorageErrors('read', () => query.execute());
     return {
       basins: rows.slice(0, limit).map((r) => ({ name: r.name, createdAt: r.created_at, deletedAt: null })),
       hasMore: rows.length > limit,
@@ -59,11 +64,13 @@ export class Basins {
   async getConfig(input: { basin: string }): Promise<BasinConfig> {
     assertOpen(this.#context);
     checkBasinName(input.basin);
-    const row = await this.#context.db
-      .selectFrom('basins')
-      .select('config')
-      .where('name', '=', input.basin)
-      .executeTakeFirst();
+    const row = await withStorageErrors('read', () =>
+      this.#context.db
+        .selectFrom('basins')
+        .select('config')
+        .where('name', '=', input.basin)
+        .executeTakeFirst(),
+    );
     if (!row) throw new BasinNotFoundError(input.basin);
     return row.config as BasinConfig;
   }
@@ -74,6 +81,10 @@ export class Basins {
     const { basin, ...patch } = input;
     checkBasinName(basin);
     const changes = checkBasinConfig(patch);
+    return withStorageErrors('change', () => this.#reconfigure(basin, changes));
+  }
+
+  async #reconfigure(basin: string, changes: BasinConfig): Promise<BasinConfig> {
     return this.#context.db.transaction().execute(async (trx) => {
       const row = await trx
         .selectFrom('basins')
@@ -97,7 +108,9 @@ export class Basins {
 
   /**
    * Deletes a basin with all its streams and records. The default basin (`default-basin`), which every log
-   * uses for `log.stream()` unless told otherwise, cannot be deleted.
+   * uses for `log.stream()` unless told otherwise, cannot be deleted. Appends racing the delete either
+   * commit before it (and their records go with the basin) or fail, definitely: no record outlives its
+   * stream row.
    *
    * @throws BasinNotFoundError, InvalidArgumentError.
    */
@@ -107,19 +120,44 @@ export class Basins {
     if (input.basin === DEFAULT_BASIN) {
       throw new InvalidArgumentError(`the default basin ${JSON.stringify(DEFAULT_BASIN)} cannot be deleted`);
     }
-    const deleted = await this.#context.db.transaction().execute(async (trx) => {
-      await trx
-        .deleteFrom('records')
-        .where('stream_id', 'in', trx.selectFrom('streams').select('id').where('basin', '=', input.basin))
-        .execute();
-      const row = await trx
-        .deleteFrom('basins')
-        .where('name', '=', input.basin)
-        .returning('name')
-        .executeTakeFirst();
-      return row !== undefined;
-    });
+    const deleted = await withStorageErrors('change', () => this.#delete(input.basin));
     if (!deleted) throw new BasinNotFoundError(input.basin);
+  }
+
+  /** Deletes the basin, its streams and their records; false when it does not exist. */
+  async #delete(basin: string): Promise<boolean> {
+    return this.#context.db.transaction().execute(async (trx) => {
+      // Records have no foreign key to their stream, so they are deleted by id, after every append that could
+      // still add one has ended. First the basin row, locked: a stream being created in the basin holds a
+      // key-share lock on it until its append commits, and no stream can be created in it after this.
+      const found = await trx
+        .selectFrom('basins')
+        .select('name')
+        .where('name', '=', basin)
+        .forUpdate()
+        .executeTakeFirst();
+      if (!found) return false;
+      // Then the stream rows, locked in (basin, name) order as multi-stream appends lock them (so the two
+      // never deadlock): each waits for the append holding its lock, whose records are committed then.
+      const streams = await trx
+        .deleteFrom('streams')
+        .where(
+          'id',
+          'in',
+          trx.selectFrom('streams').select('id').where('basin', '=', basin).orderBy('name').forUpdate(),
+        )
+        .returning('id')
+        .execute();
+      // A statement of its own, so that its snapshot sees the records of the appends waited for.
+      if (streams.length > 0) {
+        await trx
+          .deleteFrom('records')
+          .where('stream_id', '=', sql<string>`any(${streams.map((s) => s.id)}::bigint[])`)
+          .execute();
+      }
+      await trx.deleteFrom('basins').where('name', '=', basin).execute();
+      return true;
+    });
   }
 }
 

@@ -155,7 +155,12 @@ export function checkOptions(options: AppendOptions): void {
   if (fencingToken !== undefined) checkFencingToken(fencingToken, 'fencingToken');
 }
 
-/** Checks a fencing token: a string of at most 36 UTF-8 bytes. */
+/**
+ * Checks a fencing token: a string of at most 36 UTF-8 bytes, without NUL (tokens are stored as Postgres
+ * text, which cannot hold one).
+ *
+ * @throws InvalidArgumentError naming the rule and the value.
+ */
 export function checkFencingToken(token: unknown, what: string): string {
   if (typeof token !== 'string')
     throw new InvalidArgumentError(`${what} must be a string; got ${typeof token}`);
@@ -164,6 +169,9 @@ export function checkFencingToken(token: unknown, what: string): string {
     throw new InvalidArgumentError(
       `${what} must be at most ${MAX_FENCING_TOKEN_BYTES} bytes of UTF-8; got ${bytes} bytes: ${JSON.stringify(token)}`,
     );
+  }
+  if (token.includes('\0')) {
+    throw new InvalidArgumentError(`${what} must not contain NUL; got ${JSON.stringify(token)}`);
   }
   return token;
 }
@@ -174,6 +182,11 @@ function readCommand(batch: EncodedBatch, index: number, command: Buffer, body: 
     if (body.length > MAX_FENCING_TOKEN_BYTES || !isUtf8(body)) {
       throw new InvalidArgumentError(
         `record ${index} is a fence command: its body (the new token) must be at most ${MAX_FENCING_TOKEN_BYTES} bytes of UTF-8; got ${body.length} bytes`,
+      );
+    }
+    if (body.includes(0)) {
+      throw new InvalidArgumentError(
+        `record ${index} is a fence command: its body (the new token) must not contain NUL; got ${JSON.stringify(body.toString('utf8'))}`,
       );
     }
     batch.newToken = body.toString('utf8');

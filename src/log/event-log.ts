@@ -18,6 +18,7 @@ import {
 import { lookupCommand, type CommandRange } from './lookup-command.js';
 import { stateStatement } from './state-statement.js';
 import { connectClient } from './connect-client.js';
+import { refusedByDatabase } from './run-query.js';
 import { Basin } from './basin.js';
 import { Basins, DEFAULT_BASIN } from './basins.js';
 import { InvalidArgumentError, StorageError } from './errors.js';
@@ -25,6 +26,7 @@ import { assertOpen, type LogContext, type Statements } from './log-context.js';
 import { checkBasinName, checkStreamName } from './names.js';
 import { readStatement, seekTimestampStatement } from './read-statement.js';
 import type { Stream } from './stream.js';
+import { statementName } from './statement-name.js';
 import { Sweeper } from './sweep.js';
 import { Notifier } from './notifier.js';
 import { Watcher } from './watcher.js';
@@ -318,6 +320,8 @@ export class EventLog {
   /**
    * Deletes records below each stream's trim point now, instead of waiting for the background sweep.
    * Returns how many were deleted.
+   *
+   * @throws StorageError.
    */
   async sweep(): Promise<number> {
     return this.#sweeper.sweep();
@@ -335,7 +339,7 @@ export class EventLog {
 }
 
 function statements(schema: string): Statements {
-  const name = (role: string) => ({ name: `fencepost.${schema}.${role}.v1` });
+  const name = (role: string) => ({ name: statementName(schema, role) });
   return {
     appendOne: {
       update: { ...name('append-one'), text: appendOneStatement(schema, 'update') },
@@ -394,16 +398,44 @@ function sessionConfig(connectionString: string): { connectionString: string; op
 }
 
 /**
- * The pool as Kysely sees it: clients checked out with an error listener (see connectClient), and no `end`,
- * since Kysely ends its pool when destroyed and fencepost ends the pool itself, only when it owns it.
+ * The pool as Kysely sees it: clients checked out with an error listener (see connectClient) and released as
+ * broken once a statement lost their connection (see dropWhenLost), and no `end`, since Kysely ends its pool
+ * when destroyed and fencepost ends the pool itself, only when it owns it.
  */
 export function poolForKysely(pool: pg.Pool): pg.Pool {
   return new Proxy(pool, {
     get(target, property, receiver) {
       if (property === 'end') return async () => undefined;
-      if (property === 'connect') return () => connectClient(target);
+      if (property === 'connect') return () => connectClient(target).then(dropWhenLost);
       const value = Reflect.get(target, property, receiver) as unknown;
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/**
+ * Has the client released as broken, so that the pool drops it, when one of its statements failed without an
+ * answer from the database (the connection was lost), as runQuery does. Kysely releases its clients without
+ * an error, and a client whose backend was terminated still looks usable while the server's FATAL and the
+ * socket's end are being processed: the pool handed it to the next caller, whose statement failed too.
+ */
+function dropWhenLost(client: pg.PoolClient): pg.PoolClient {
+  let lost: Error | undefined;
+  const query = client.query;
+  const release = client.release;
+  client.query = function (this: pg.PoolClient, ...args: unknown[]) {
+    const result = (query as (...a: unknown[]) => unknown).apply(this, args);
+    if (result instanceof Promise) {
+      result.catch((error: unknown) => {
+        if (!refusedByDatabase(error)) lost = error instanceof Error ? error : new Error(String(error));
+      });
+    }
+    return result;
+  } as typeof client.query;
+  client.release = (failure?: Error | boolean) => {
+    client.query = query;
+    client.release = release;
+    release.call(client, failure || lost); // Kysely passes false unless it discarded the client itself
+  };
+  return client;
 }

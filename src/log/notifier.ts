@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { BasinMarks } from './basin-marks.js';
+import { statementName } from './statement-name.js';
 import { notifyChannel } from './statement-parts.js';
 
 /** Stream ids per notification: a payload stays far below Postgres's 8,000-byte limit. */
@@ -35,7 +36,7 @@ export class Notifier {
     this.#pool = pool;
     this.#marks = new BasinMarks(pool, schema);
     this.#statement = {
-      name: `fencepost.${schema}.notify.v1`,
+      name: statementName(schema, 'notify'),
       text: `select pg_notify('${notifyChannel(schema)}', p) from unnest($1::text[]) as p`,
     };
   }

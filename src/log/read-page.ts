@@ -3,6 +3,7 @@ import { BasinNotFoundError, StorageError, StreamNotFoundError } from './errors.
 import type { LogContext } from './log-context.js';
 import type { Start } from './read-options.js';
 import { runQuery, scanQuery } from './run-query.js';
+import { withStorageErrors } from './with-storage-errors.js';
 import { Streams } from './streams.js';
 import type { ReadAs, SequencedRecord, StreamPosition } from './types.js';
 
@@ -122,14 +123,17 @@ export async function seekTimestamp(
 /**
  * The stream is missing: creates it when its basin creates streams on read.
  *
- * @throws BasinNotFoundError, or StreamNotFoundError when the basin does not create streams on read.
+ * @throws BasinNotFoundError, or StreamNotFoundError when the basin does not create streams on read;
+ *   StorageError.
  */
 async function createOnRead(context: LogContext, basin: string, stream: string): Promise<void> {
-  const found = await context.db
-    .selectFrom('basins')
-    .select('create_stream_on_read')
-    .where('name', '=', basin)
-    .executeTakeFirst();
+  const found = await withStorageErrors('read', () =>
+    context.db
+      .selectFrom('basins')
+      .select('create_stream_on_read')
+      .where('name', '=', basin)
+      .executeTakeFirst(),
+  );
   if (!found) throw new BasinNotFoundError(basin);
   if (!found.create_stream_on_read) throw new StreamNotFoundError(basin, stream);
   await new Streams(context, basin).createRow(stream);

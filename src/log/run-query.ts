@@ -122,9 +122,7 @@ async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
  * outcome is then unknown).
  */
 function classify(cause: unknown, kind: 'read' | 'write'): { error: Error; lost?: Error } {
-  const code = (cause as { code?: unknown }).code;
-  const answered = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !CONNECTION_LOST.test(code);
-  if (answered) {
+  if (refusedByDatabase(cause)) {
     return { error: new StorageError(`the database refused the statement: ${messageOf(cause)}`, { cause }) };
   }
   const lost = cause instanceof Error ? cause : new Error(String(cause));
@@ -135,6 +133,16 @@ function classify(cause: unknown, kind: 'read' | 'write'): { error: Error; lost?
   };
 }
 
-function messageOf(error: unknown): string {
+/**
+ * Whether Postgres answered a statement with an error (a SQLSTATE other than a lost session's): the session
+ * lives on, and the statement wrote nothing. Otherwise the connection failed or was lost.
+ */
+export function refusedByDatabase(cause: unknown): boolean {
+  const code = (cause as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !CONNECTION_LOST.test(code);
+}
+
+/** An error's message, or the thrown value as a string. */
+export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

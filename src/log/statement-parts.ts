@@ -1,9 +1,13 @@
 import { qualified } from '../db/schema-name.js';
 import { timestampingCode } from './config.js';
+import { nameWithSchema } from './statement-name.js';
 
-/** The channel on which appends to watched streams notify followers in other processes. */
+/**
+ * The channel on which appends to watched streams notify followers in other processes: `fencepost_<schema>`,
+ * with the schema shortened where that would pass the 63 bytes a channel may have (see nameWithSchema).
+ */
 export function notifyChannel(schema: string): string {
-  return `fencepost_${schema}`;
+  return nameWithSchema('fencepost_', schema, '');
 }
 
 /*

@@ -74,7 +74,7 @@ export class Stream {
    * without a token are never fenced). An empty token clears the fence. Combine with `matchSeqNum` so that
    * of several candidates exactly one fence lands.
    *
-   * @throws as {@link append}; InvalidArgumentError for a token over 36 bytes.
+   * @throws as {@link append}; InvalidArgumentError for a token over 36 bytes or containing NUL.
    * @example
    * const tail = await stream.checkTail();
    * await stream.fence('writer-2', { matchSeqNum: tail.seqNum });

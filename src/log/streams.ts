@@ -3,10 +3,14 @@ import { checkStreamConfig, mergeStreamConfig, timestampingCode } from './config
 import { BasinNotFoundError, ResourceAlreadyExistsError, StreamNotFoundError } from './errors.js';
 import { assertOpen, type LogContext } from './log-context.js';
 import { checkListOptions, checkStreamName } from './names.js';
+import { withStorageErrors } from './with-storage-errors.js';
 import type { ListOptions, StreamConfig, StreamInfo } from './types.js';
 
 /**
  * The streams of one basin: create, list, configure, delete. Names follow the S2 SDK's `basin.streams`.
+ * Besides the errors each method names, every one throws StorageError when the database refuses a
+ * statement or the connection fails (for a change whose connection was lost, the message says it may have
+ * been applied).
  *
  * @example
  * await log.basin('acme-prod').streams.create({ stream: 'orders-1', config: { timestamping: { mode: 'arrival' } } });
@@ -39,6 +43,10 @@ export class Streams {
   /** Inserts the stream row unless it exists; undefined when it exists or the basin does not. @internal */
   async createRow(name: string, patch: StreamConfig = {}): Promise<StreamInfo | undefined> {
     assertOpen(this.#context);
+    return withStorageErrors('change', () => this.#createRow(name, patch));
+  }
+
+  async #createRow(name: string, patch: StreamConfig): Promise<StreamInfo | undefined> {
     const basin = await this.#context.db
       .selectFrom('basins')
       .select('config')
@@ -81,7 +89,7 @@ export class Streams {
       .orderBy('name')
       .limit(limit + 1);
     if (startAfter !== undefined) query = query.where('name', '>', startAfter);
-    const rows = await query.execute();
+    const rows = await withStorageErrors('read', () => query.execute());
     if (rows.length === 0) await this.#basinMustExist();
     return {
       streams: rows.slice(0, limit).map((r) => ({ name: r.name, createdAt: r.created_at, deletedAt: null })),
@@ -93,12 +101,14 @@ export class Streams {
   async getConfig(input: { stream: string }): Promise<StreamConfig> {
     assertOpen(this.#context);
     const name = checkStreamName(input.stream);
-    const row = await this.#context.db
-      .selectFrom('streams')
-      .select('config')
-      .where('basin', '=', this.#basin)
-      .where('name', '=', name)
-      .executeTakeFirst();
+    const row = await withStorageErrors('read', () =>
+      this.#context.db
+        .selectFrom('streams')
+        .select('config')
+        .where('basin', '=', this.#basin)
+        .where('name', '=', name)
+        .executeTakeFirst(),
+    );
     if (!row) throw await this.#notFound(name);
     return row.config as StreamConfig;
   }
@@ -114,6 +124,10 @@ export class Streams {
     const { stream, ...patch } = input;
     const name = checkStreamName(stream);
     const changes = checkStreamConfig(patch);
+    return withStorageErrors('change', () => this.#reconfigure(name, changes));
+  }
+
+  async #reconfigure(name: string, changes: StreamConfig): Promise<StreamConfig> {
     return this.#context.db.transaction().execute(async (trx) => {
       const row = await trx
         .selectFrom('streams')
@@ -146,25 +160,27 @@ export class Streams {
   async delete(input: { stream: string }): Promise<void> {
     assertOpen(this.#context);
     const name = checkStreamName(input.stream);
-    const deleted = await this.#context.db.transaction().execute(async (trx) => {
-      const row = await trx
-        .deleteFrom('streams')
-        .where('basin', '=', this.#basin)
-        .where('name', '=', name)
-        .returning('id')
-        .executeTakeFirst();
-      if (row) await trx.deleteFrom('records').where('stream_id', '=', row.id).execute();
-      return row !== undefined;
-    });
+    const deleted = await withStorageErrors('change', () =>
+      this.#context.db.transaction().execute(async (trx) => {
+        // The stream row first: that waits for an append holding its lock, whose records are then committed
+        // and deleted by the next statement, which sees them.
+        const row = await trx
+          .deleteFrom('streams')
+          .where('basin', '=', this.#basin)
+          .where('name', '=', name)
+          .returning('id')
+          .executeTakeFirst();
+        if (row) await trx.deleteFrom('records').where('stream_id', '=', row.id).execute();
+        return row !== undefined;
+      }),
+    );
     if (!deleted) throw await this.#notFound(name);
   }
 
   async #basinMustExist(): Promise<void> {
-    const found = await this.#context.db
-      .selectFrom('basins')
-      .select('name')
-      .where('name', '=', this.#basin)
-      .executeTakeFirst();
+    const found = await withStorageErrors('read', () =>
+      this.#context.db.selectFrom('basins').select('name').where('name', '=', this.#basin).executeTakeFirst(),
+    );
     if (!found) throw new BasinNotFoundError(this.#basin);
   }
 

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { LogContext } from './log-context.js';
 import { seekTimestamp } from './read-page.js';
 import type { StreamConfig } from './types.js';
+import { withStorageErrors } from './with-storage-errors.js';
 
 /** Records deleted per statement, so a sweep never holds long locks or builds a huge transaction. */
 const CHUNK = 10_000;
@@ -25,9 +26,15 @@ export class Sweeper {
     }
   }
 
-  /** Sweeps every stream with trimmed records still stored; returns how many records were deleted. */
+  /**
+   * Sweeps every stream with trimmed records still stored; returns how many records were deleted.
+   *
+   * @throws StorageError.
+   */
   sweep(): Promise<number> {
-    this.#running ??= this.#sweep().finally(() => (this.#running = undefined));
+    this.#running ??= withStorageErrors('change', () => this.#sweep()).finally(
+      () => (this.#running = undefined),
+    );
     return this.#running;
   }
 

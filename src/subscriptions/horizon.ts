@@ -1,6 +1,7 @@
 import { qualified } from '../db/schema-name.js';
 import type { LogContext } from '../log/log-context.js';
 import { runQuery } from '../log/run-query.js';
+import { statementName } from '../log/statement-name.js';
 import { appendStream } from './records-after.js';
 import type { HorizonHolder, HorizonReport, StallReport } from './types.js';
 
@@ -31,7 +32,7 @@ export async function horizonReport(context: LogContext): Promise<HorizonReport>
   const [row] = await runQuery<HolderRow>(
     context.pool,
     {
-      name: 'fencepost.horizon.v1',
+      name: statementName(context.schema, 'horizon'),
       text: `
 with h as (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
 select h.horizon::text as horizon, a.pid, a.state, a.datname::text, a.application_name, a.xact_start,
@@ -84,7 +85,7 @@ export async function stallReport(context: LogContext, basin: string): Promise<S
   const [waiting] = await runQuery<{ horizon: string; n: number; oldest: number | null }>(
     context.pool,
     {
-      name: `fencepost.${context.schema}.waiting.v3`,
+      name: statementName(context.schema, 'waiting', 3),
       text: `
 with h as (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
 select (select horizon from h)::text as horizon, coalesce(sum(w.span), 0)::bigint as n,

@@ -1,5 +1,6 @@
 import { qualified } from '../db/schema-name.js';
 import type { Statement } from '../log/log-context.js';
+import { statementName } from '../log/statement-name.js';
 import type { CheckedFilter } from './global-filter.js';
 import type { Position } from './cursor.js';
 import { recordsAfter } from './records-after.js';
@@ -36,7 +37,7 @@ export function readAllStatement(schema: string, filter: CheckedFilter): Stateme
   }
   const shape = `${filter.streamPrefix === null ? '' : 'p'}${filter.headerName === null ? '' : 'h'}`;
   return {
-    name: `fencepost.${schema}.read-all${shape ? `-${shape}` : ''}.v1`,
+    name: statementName(schema, shape ? `read-all-${shape}` : 'read-all'),
     text: `
 with h as (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
 select h.horizon::text as key, null::bigint as stream_id,

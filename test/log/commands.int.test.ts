@@ -1,9 +1,9 @@
 /**
  * Command records: a record with exactly one header whose name is empty. `fence` sets the stream's fencing
- * token (its body, at most 36 bytes; empty clears it); `trim` moves the trim point (its body, an 8-byte
- * big-endian seqNum) forward. Both take a seqNum and are returned by reads; anything else is rejected.
+ * token (its body, at most 36 bytes without NUL; empty clears it); `trim` moves the trim point (its body, an
+ * 8-byte big-endian seqNum) forward. Both take a seqNum and are returned by reads; anything else is rejected.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   FencingTokenMismatchError,
   InvalidArgumentError,
@@ -150,6 +150,58 @@ describe('fence', () => {
     const append = stream.append([{ headers: [['', 'fence']], body: new Uint8Array([0xff, 0xfe]) }]);
     await expect(append).rejects.toBeInstanceOf(InvalidArgumentError);
     expect(await stream.checkTail()).toMatchObject({ seqNum: 1 });
+  });
+
+  describe('with a NUL in the token (Postgres text cannot hold one)', () => {
+    /**
+     * Runs `attempt` on a one-record stream: it must be refused, naming the rule and the value, before any
+     * connection is taken from the pool; the stream is left as it was.
+     */
+    async function refused(attempt: (stream: Stream) => Promise<unknown>, rule: RegExp): Promise<void> {
+      const stream = await streamOf(1);
+      const connect = vi.spyOn(fixture.log.pool, 'connect');
+      try {
+        const error = await rejectionOf(attempt(stream));
+        expect(error).toBeInstanceOf(InvalidArgumentError);
+        expect((error as Error).message).toMatch(rule);
+        expect((error as Error).message).toContain('"a\\u0000b"');
+        expect(connect).not.toHaveBeenCalled();
+      } finally {
+        connect.mockRestore();
+      }
+      // Nothing was written, and the token is still the initial one.
+      expect(await stream.checkTail()).toMatchObject({ seqNum: 1 });
+      await stream.append([{ body: 'x' }], { fencingToken: '' });
+    }
+
+    it('is refused by fence()', async () => {
+      await refused((stream) => stream.fence('a\0b'), /new fencing token must not contain NUL/);
+    });
+
+    it('is refused as an append condition', async () => {
+      await refused(
+        (stream) => stream.append([{ body: 'x' }], { fencingToken: 'a\0b' }),
+        /fencingToken must not contain NUL/,
+      );
+    });
+
+    it('is refused as an appendMany condition', async () => {
+      await refused(
+        (stream) =>
+          fixture.log.appendMany([{ stream: stream.name, records: [{ body: 'x' }], fencingToken: 'a\0b' }]),
+        /fencingToken must not contain NUL/,
+      );
+    });
+
+    it.each([
+      ['a string', 'a\0b'],
+      ['bytes', new Uint8Array([0x61, 0, 0x62])],
+    ])('is refused in the body of a raw fence command record given as %s', async (_, body) => {
+      await refused(
+        (stream) => stream.append([{ headers: [['', 'fence']], body }]),
+        /record 0 is a fence command: its body \(the new token\) must not contain NUL/,
+      );
+    });
   });
 
   it('as a raw command record works like fence()', async () => {
