@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { LogContext } from '../log/log-context.js';
-import { waitFor } from '../log/wait.js';
+import { pause, stopped, type BatchRun } from './batch-run.js';
 import {
   advanceCheckpoint,
   loadCheckpoint,
@@ -8,23 +7,12 @@ import {
   recordFailure,
   type Checkpoint,
 } from './checkpoint.js';
-import type { RunOptions } from './consumer-options.js';
-import type { ConsumerBatch, ConsumerHandler, ConsumerRecord } from './consumer.js';
+import type { ConsumerBatch, ConsumerRecord } from './consumer.js';
 import { encodeCursor, parseCursor, type Position } from './cursor.js';
 import { ConsumerConflictError, ConsumerHandlerError } from './errors.js';
 import type { GlobalRecord } from './types.js';
 
-/** What one running consumer carries from batch to batch. Internal. */
-export interface BatchRun<DB> {
-  context: LogContext;
-  db: Kysely<DB>;
-  basin: string;
-  consumer: string;
-  handler: ConsumerHandler<DB>;
-  options: RunOptions;
-  /** The checkpoint as this instance last knew it. */
-  checkpoint: Checkpoint;
-}
+export type { BatchRun } from './batch-run.js';
 
 const MAX_BACKOFF_MS = 30_000;
 
@@ -39,8 +27,9 @@ class CheckpointMoved extends Error {}
  * Applies one batch: in one transaction, the checkpoint's compare-and-set to `next` and the handler. Retries
  * a failure with backoff (a lost connection is not counted as an attempt), then stops with
  * ConsumerHandlerError, or with `park` splits the batch down to the failing record and parks it. Returns true
- * when the checkpoint moved to `next`, false when it is elsewhere (a conflict with `onConflict: 'continue'`,
- * or aborted while waiting); `run.checkpoint` is then what the database holds.
+ * when the checkpoint moved to `next`, false when it is elsewhere (a conflict with `onConflict: 'continue'`),
+ * or when the run stopped (its signal aborted or its log closed: that ends every retry and wait at once);
+ * `run.checkpoint` is then what the database holds, as far as it could be read.
  *
  * @throws ConsumerHandlerError, ConsumerConflictError (with `onConflict: 'stop'`).
  */
@@ -60,11 +49,12 @@ export async function applyBatch<DB>(
   };
   let attempts = 0;
   for (let tries = 1; ; tries++) {
-    if (options.signal?.aborted) return false;
+    if (stopped(run)) return false;
     batch.attempt = tries;
     const outcome = await attempt(run, next, (trx) => run.handler(batch, trx as never));
     if (outcome.kind === 'committed') return true;
     if (outcome.kind === 'conflict') return conflict(run, outcome.expected);
+    if (stopped(run)) return false;
     if (outcome.counts) attempts++;
     if (attempts >= maxAttempts) {
       if (options.park)
@@ -87,7 +77,7 @@ export async function applyBatch<DB>(
       throw stop;
     }
     const delay = Math.min(MAX_BACKOFF_MS, (options.backoffMs ?? 100) * 2 ** Math.max(0, attempts - 1));
-    await waitFor(delay, options.signal);
+    await pause(run, delay);
   }
 }
 
@@ -162,7 +152,7 @@ async function park<DB>(
   error: unknown,
   attempts: number,
 ): Promise<boolean> {
-  for (;;) {
+  while (!stopped(run)) {
     const outcome = await attempt(run, next, (trx) =>
       parkRecord(trx as never, run.context, {
         basin: run.basin,
@@ -176,19 +166,23 @@ async function park<DB>(
     );
     if (outcome.kind === 'committed') return true;
     if (outcome.kind === 'conflict') return conflict(run, outcome.expected);
-    if (run.options.signal?.aborted) return false;
-    await waitFor(Math.min(MAX_BACKOFF_MS, run.options.backoffMs ?? 100), run.options.signal);
+    if (stopped(run)) return false;
+    await pause(run, Math.min(MAX_BACKOFF_MS, run.options.backoffMs ?? 100));
   }
+  return false;
 }
 
-/** The checkpoint as stored, retried with backoff while the database cannot be reached; undefined when aborted. */
+/**
+ * The checkpoint as stored, retried with backoff while the database cannot be reached; undefined when the
+ * run stopped (aborted, or the log closed).
+ */
 async function reload<DB>(run: BatchRun<DB>): Promise<Checkpoint | undefined> {
   for (let failures = 0; ; failures++) {
     try {
       return await loadCheckpoint(run.context, run.basin, run.consumer);
     } catch {
-      if (run.options.signal?.aborted || run.context.state.closed) return undefined;
-      await waitFor(Math.min(2000, 25 * 2 ** failures), run.options.signal);
+      if (stopped(run)) return undefined;
+      await pause(run, Math.min(2000, 25 * 2 ** failures));
     }
   }
 }

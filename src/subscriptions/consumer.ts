@@ -79,8 +79,9 @@ export class Consumer<DB> {
   /**
    * Runs the consumer from its checkpoint (the start of the basin the first time): calls `handler` with each
    * batch of records after it, catching up and then following live, until `signal` aborts (the batch in
-   * flight finishes) or the log closes; then resolves. A failing batch is retried with backoff; after
-   * `maxAttempts` the consumer stops (or parks the record, with `park`).
+   * flight finishes) or the log closes; then resolves, also from a wait between retries (at once, not after
+   * the backoff). A failing batch is retried with backoff; after `maxAttempts` the consumer stops (or parks
+   * the record, with `park`).
    *
    * @throws InvalidArgumentError (bad options, before anything runs); ConsumerHandlerError (the handler kept
    *   failing; the checkpoint stays before the batch); ConsumerConflictError (the checkpoint changed under
