@@ -40,3 +40,10 @@ export async function pause(run: Pick<BatchRun<unknown>, 'context' | 'options'>,
     }
   }
 }
+
+const MAX_BACKOFF_MS = 30_000;
+
+/** The wait after the `failures`-th counted failure: `backoffMs` (default 100), doubled each time, at most 30 s. */
+export function backoff(options: RunOptions, failures: number): number {
+  return Math.min(MAX_BACKOFF_MS, (options.backoffMs ?? 100) * 2 ** Math.max(0, failures - 1));
+}

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { BasinNotFoundError } from '../log/errors.js';
 import type { LogContext } from '../log/log-context.js';
 import type { Position } from './cursor.js';
+import { storableText } from './error-text.js';
 
 /** A consumer's stored checkpoint: the position it has handled up to, and the version a CAS compares. */
 export interface Checkpoint {
@@ -79,18 +80,24 @@ export async function advanceCheckpoint(
   return rows.length === 1;
 }
 
-/** Records why the consumer stopped (best effort: the stop itself does not depend on it). */
+/**
+ * Records why the consumer stopped (best effort: the stop itself does not depend on it), as
+ * {@link storableText} makes it (no NUL, at most 4,000 characters).
+ */
 export async function recordFailure(
   context: LogContext,
   basin: string,
   name: string,
   message: string,
 ): Promise<void> {
-  await sql`update ${consumers(context)} set last_error = ${message}, updated_at = clock_timestamp()
+  await sql`update ${consumers(context)} set last_error = ${storableText(message)}, updated_at = clock_timestamp()
     where basin = ${basin} and name = ${name}`.execute(context.db);
 }
 
-/** Stores a parked record (in the transaction that steps the checkpoint over it). */
+/**
+ * Stores a parked record (in the transaction that steps the checkpoint over it). `error` must be storable
+ * text (see `errorText`).
+ */
 export async function parkRecord(
   trx: Transaction<unknown>,
   context: LogContext,

@@ -24,7 +24,8 @@ export interface RunOptions {
   /**
    * After the last attempt, park the poison record and go on instead of stopping: a failing batch is split
    * until the failing record is alone, which is then stored in `parked_records` in the transaction that steps
-   * the checkpoint over it (default false).
+   * the checkpoint over it (default false). Parking is retried like a batch; when it fails `maxAttempts`
+   * times the consumer stops with ConsumerHandlerError (`parkAttempts`, `cause`: the parking failure).
    */
   park?: boolean;
   /**

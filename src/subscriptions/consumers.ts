@@ -35,6 +35,7 @@ export interface ParkedRecord {
   seqNum: number;
   /** How many times the handler failed on it. */
   attempts: number;
+  /** The handler's last error, `name: message`, with NUL characters as U+FFFD, cut to 4,000 characters. */
   error: string;
   parkedAt: Date;
 }

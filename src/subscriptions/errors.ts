@@ -34,7 +34,8 @@ export class ConsumerConflictError extends FencepostError {
 /**
  * A consumer's handler failed on a batch every time it was tried, so the consumer stopped there (nothing is
  * skipped). `cursor` is its checkpoint: the batch starting at `stream`/`seqNum` just after it was not
- * committed. `cause` is the handler's last error.
+ * committed. `cause` is the handler's last error; with `park`, when parking that record failed too
+ * (`parkAttempts` times), the last parking failure.
  */
 export class ConsumerHandlerError extends FencepostError {
   readonly consumer: string;
@@ -43,16 +44,29 @@ export class ConsumerHandlerError extends FencepostError {
   readonly stream: string;
   readonly seqNum: number;
   readonly attempts: number;
+  /** How many times parking the record failed (0 when it was not parked). */
+  readonly parkAttempts: number;
 
   constructor(
-    at: { basin: string; consumer: string; cursor: Cursor; stream: string; seqNum: number; attempts: number },
+    at: {
+      basin: string;
+      consumer: string;
+      cursor: Cursor;
+      stream: string;
+      seqNum: number;
+      attempts: number;
+      parkAttempts?: number;
+    },
     cause: unknown,
   ) {
+    const parkAttempts = at.parkAttempts ?? 0;
     super(
       'consumer_handler_failed',
       `consumer ${JSON.stringify(at.consumer)} of basin ${JSON.stringify(at.basin)} stopped at ${at.cursor}: ` +
         `its handler failed ${at.attempts} time(s) on the batch starting at stream ${JSON.stringify(at.stream)} ` +
-        `seqNum ${at.seqNum}: ${cause instanceof Error ? cause.message : String(cause)}`,
+        `seqNum ${at.seqNum}` +
+        (parkAttempts > 0 ? `, and parking it failed ${parkAttempts} time(s)` : '') +
+        `: ${cause instanceof Error ? cause.message : String(cause)}`,
       { cause },
     );
     this.consumer = at.consumer;
@@ -61,5 +75,6 @@ export class ConsumerHandlerError extends FencepostError {
     this.stream = at.stream;
     this.seqNum = at.seqNum;
     this.attempts = at.attempts;
+    this.parkAttempts = parkAttempts;
   }
 }
