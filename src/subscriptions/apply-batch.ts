@@ -3,6 +3,7 @@ import { attempt, conflict } from './checkpoint-attempt.js';
 import type { ConsumerBatch, ConsumerRecord } from './consumer.js';
 import { encodeCursor, parseCursor, type Position } from './cursor.js';
 import { handlerFailure } from './handler-failure.js';
+import { idempotencyKey } from './idempotency-key.js';
 import { park } from './park.js';
 import type { GlobalRecord } from './types.js';
 
@@ -64,5 +65,6 @@ async function split<DB>(
 }
 
 function withKey(record: GlobalRecord): ConsumerRecord {
-  return { ...record, idempotencyKey: `${record.basin}/${record.seqNum}/${record.stream}` };
+  const { streamId } = parseCursor(record.cursor);
+  return { ...record, idempotencyKey: idempotencyKey(record.basin, streamId, record.seqNum, record.stream) };
 }

@@ -95,8 +95,9 @@ export async function recordFailure(
 }
 
 /**
- * Stores a parked record (in the transaction that steps the checkpoint over it). `error` must be storable
- * text (see `errorText`).
+ * Stores a parked record (in the transaction that steps the checkpoint over it), keyed by its stream's id and
+ * seqNum (migrations/0008_parked_by_stream_id.sql): parked again, the same record's entry is updated.
+ * `error` must be storable text (see `errorText`).
  */
 export async function parkRecord(
   trx: Transaction<unknown>,
@@ -115,7 +116,7 @@ export async function parkRecord(
       (basin, consumer, stream, seq_num, commit_key, stream_id, attempts, error)
     values (${park.basin}, ${park.consumer}, ${park.stream}, ${park.seqNum}, ${park.position.key}::xid8,
       ${park.position.streamId}, ${park.attempts}, ${park.error})
-    on conflict (basin, consumer, stream, seq_num)
+    on conflict (basin, consumer, stream_id, seq_num)
       do update set attempts = excluded.attempts, error = excluded.error, parked_at = clock_timestamp()`.execute(
     trx,
   );

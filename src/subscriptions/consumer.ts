@@ -17,7 +17,8 @@ export type { ConsumerOptions, RunOptions } from './consumer-options.js';
 /** A record as a consumer's handler gets it. */
 export interface ConsumerRecord extends GlobalRecord {
   /**
-   * `basin/seqNum/stream`: stable for this record whatever instance or attempt handles it; for effects
+   * `basin/streamId/seqNum/stream` (the stream's row id, never reused: a stream deleted and created again
+   * gets keys of its own): stable for this record whatever instance or attempt handles it; for effects
    * outside Postgres, which are at-least-once, to deduplicate by.
    */
   idempotencyKey: string;
