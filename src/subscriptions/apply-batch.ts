@@ -17,7 +17,7 @@ export type { BatchRun } from './batch-run.js';
  * or when the run stopped (its signal aborted or its log closed: that ends every retry and wait at once);
  * `run.checkpoint` is then what the database holds, as far as it could be read.
  *
- * @throws ConsumerHandlerError, ConsumerConflictError (with `onConflict: 'stop'`).
+ * @throws ConsumerHandlerError, ConsumerConflictError (with `onConflict: 'stop'`), ConsumerDeletedError.
  */
 export async function applyBatch<DB>(
   run: BatchRun<DB>,

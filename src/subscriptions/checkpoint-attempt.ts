@@ -1,8 +1,8 @@
 import type { Kysely } from 'kysely';
 import { pause, stopped, type BatchRun } from './batch-run.js';
-import { advanceCheckpoint, loadCheckpoint, type Checkpoint } from './checkpoint.js';
+import { advanceCheckpoint, readCheckpoint, type Checkpoint } from './checkpoint.js';
 import { encodeCursor, type Position } from './cursor.js';
-import { ConsumerConflictError } from './errors.js';
+import { ConsumerConflictError, ConsumerDeletedError } from './errors.js';
 
 /** How one transaction of a consumer ended. */
 export type Outcome =
@@ -18,6 +18,8 @@ class CheckpointMoved extends Error {}
  * After a failure, tells from the checkpoint as stored whether it committed after all (its acknowledgement
  * was lost), failed, or lost to a change of the checkpoint; `run.checkpoint` is then the stored one.
  * Internal.
+ *
+ * @throws ConsumerDeletedError when the checkpoint is gone.
  */
 export async function attempt<DB>(
   run: BatchRun<DB>,
@@ -77,16 +79,23 @@ export function conflict<DB>(run: BatchRun<DB>, expected: number): boolean {
 
 /**
  * The checkpoint as stored, retried with backoff while the database cannot be reached; undefined when the
- * run stopped (aborted, or the log closed).
+ * run stopped (aborted, or the log closed). It is never created here: a checkpoint gone while this instance
+ * ran was deleted, and creating it again would start the consumer over from the beginning of the basin.
+ *
+ * @throws ConsumerDeletedError when the checkpoint is gone.
  */
 async function reload<DB>(run: BatchRun<DB>): Promise<Checkpoint | undefined> {
   for (let failures = 0; ; failures++) {
+    let stored: Checkpoint | undefined;
     try {
-      return await loadCheckpoint(run.context, run.basin, run.consumer);
+      stored = await readCheckpoint(run.context, run.basin, run.consumer);
     } catch {
       if (stopped(run)) return undefined;
       await pause(run, Math.min(2000, 25 * 2 ** failures));
+      continue;
     }
+    if (stored) return stored;
+    throw new ConsumerDeletedError(run.basin, run.consumer, encodeCursor(run.checkpoint.position));
   }
 }
 

@@ -59,6 +59,18 @@ export async function loadCheckpoint(context: LogContext, basin: string, name: s
   }
 }
 
+/** The consumer's checkpoint as stored; undefined when it has none (it was deleted). Internal. */
+export async function readCheckpoint(
+  context: LogContext,
+  basin: string,
+  name: string,
+): Promise<Checkpoint | undefined> {
+  const { rows } = await sql<Row>`
+    select commit_key::text, stream_id, seq_num, version from ${consumers(context)}
+    where basin = ${basin} and name = ${name}`.execute(context.db);
+  return rows[0] && toCheckpoint(rows[0]);
+}
+
 /**
  * Moves the checkpoint to `to` inside `trx` if it is still at `expectedVersion` (a compare-and-set that takes
  * the row lock, so a second instance waits for the first to end and then finds the version changed). Returns

@@ -86,7 +86,8 @@ export class Consumer<DB> {
    *
    * @throws InvalidArgumentError (bad options, before anything runs); ConsumerHandlerError (the handler kept
    *   failing; the checkpoint stays before the batch); ConsumerConflictError (the checkpoint changed under
-   *   this instance, with `onConflict: 'stop'`); StorageError.
+   *   this instance, with `onConflict: 'stop'`); ConsumerDeletedError (`log.consumers.delete` deleted it while
+   *   it ran, whatever `onConflict` says); StorageError.
    */
   async run(handler: ConsumerHandler<DB>, options: RunOptions = {}): Promise<void> {
     checkRunOptions(options);

@@ -150,7 +150,9 @@ export class Consumers {
   }
 
   /**
-   * Deletes a consumer, its checkpoint and its parked records. Returns whether it existed.
+   * Deletes a consumer, its checkpoint and its parked records. Returns whether it existed. A running
+   * instance stops at its next batch with ConsumerDeletedError (that batch rolled back); run again, the
+   * consumer starts afresh at the beginning of the basin.
    *
    * @throws InvalidArgumentError, StorageError.
    */

@@ -32,6 +32,32 @@ export class ConsumerConflictError extends FencepostError {
 }
 
 /**
+ * A running consumer's checkpoint was deleted (`log.consumers.delete`, or its basin was deleted), so it
+ * stopped at its next batch, which was rolled back, instead of starting over from the beginning of the basin.
+ * `cursor` is the checkpoint as this instance last knew it. Running the consumer again starts it afresh, at the
+ * start (or where `log.consumers.reset` puts it).
+ *
+ * @example
+ * catch (e) { if (e instanceof ConsumerDeletedError) console.info(`${e.consumer} was deleted at ${e.cursor}`); }
+ */
+export class ConsumerDeletedError extends FencepostError {
+  readonly consumer: string;
+  readonly basin: string;
+  readonly cursor: Cursor;
+
+  constructor(basin: string, consumer: string, cursor: Cursor) {
+    super(
+      'consumer_deleted',
+      `consumer ${JSON.stringify(consumer)} of basin ${JSON.stringify(basin)} was deleted while this instance ` +
+        `ran (its checkpoint was at ${cursor}, as far as it knew): it stopped, and its batch was rolled back`,
+    );
+    this.consumer = consumer;
+    this.basin = basin;
+    this.cursor = cursor;
+  }
+}
+
+/**
  * A consumer's handler failed on a batch every time it was tried, so the consumer stopped there (nothing is
  * skipped). `cursor` is its checkpoint: the batch starting at `stream`/`seqNum` just after it was not
  * committed. `cause` is the handler's last error; with `park`, when parking that record failed too

@@ -13,7 +13,7 @@ import type { GlobalRecord } from './types.js';
  * (a conflict with `onConflict: 'continue'`) or the run stopped. Internal.
  *
  * @throws ConsumerHandlerError (parking kept failing: `cause` is its last failure, `parkAttempts` how often),
- *   ConsumerConflictError.
+ *   ConsumerConflictError, ConsumerDeletedError.
  */
 export async function park<DB>(
   run: BatchRun<DB>,
