@@ -47,7 +47,7 @@ export async function applyBatch<DB>(
         return records.length > 1
           ? split(run, records, next)
           : park(run, records[0]!, next, outcome.error, attempts);
-      throw await handlerFailure(run as BatchRun<unknown>, records[0]!, attempts, outcome.error);
+      throw await handlerFailure(run, records[0]!, attempts, outcome.error);
     }
     await pause(run, backoff(options, attempts));
   }

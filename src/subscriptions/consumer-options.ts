@@ -7,7 +7,10 @@ import type { StallReport } from './types.js';
 export interface ConsumerOptions {
   /** The basin consumed (default: the log's basin). */
   basin?: string;
-  /** Which records the handler gets; the checkpoint moves over the others too. */
+  /**
+   * Which records the handler gets; the checkpoint moves over the others too (the stored one at most once a
+   * second, when some record of the basin lies in between).
+   */
   filter?: GlobalFilter;
   /** At most this many records per batch (1–10,000; default 100). */
   batchSize?: number;

@@ -9,6 +9,7 @@ import { FOLLOW_PAGE_RECORDS } from './follow-all.js';
 import { tailWait, TailWaiter } from './tail-waiter.js';
 import { checkFilter, type CheckedFilter } from './global-filter.js';
 import { readAllPage, type GlobalPage } from './read-all-page.js';
+import { SkipAhead } from './skip-ahead.js';
 import type { GlobalRecord } from './types.js';
 import type { Cursor, Position } from './cursor.js';
 
@@ -109,25 +110,32 @@ export class Consumer<DB> {
     // After a full page the next one is read while the handler runs (it starts where this one ends, whatever
     // the handler does); a failed read-ahead is simply read again.
     let ahead: Promise<GlobalPage<string> | undefined> | undefined;
+    const skip = new SkipAhead(state);
     try {
       while (!options.signal?.aborted && !context.state.closed) {
         const page = (await ahead) ?? (await tail.read(() => read(after)));
         ahead = undefined;
         if (page === undefined) continue;
+        let moved: boolean;
         if (page.records.length > 0) {
           if (page.full) ahead = read(page.next).catch(() => undefined);
-          const moved = await applyBatch(state, page.records, page.next);
-          // Moved elsewhere (a conflict with 'continue', or aborted): read from the checkpoint as it is.
-          after = moved ? page.next : state.checkpoint.position;
-          if (!moved) {
-            await ahead;
-            ahead = undefined;
-            continue;
-          }
+          moved = await applyBatch(state, page.records, page.next);
         } else {
-          after = page.next;
+          // Nothing for the handler: the stored checkpoint moves over what the filter left out now and then.
+          moved = await skip.passed(page.next);
         }
-        await tail.settle(page);
+        if (moved) {
+          after = page.next;
+          await tail.settle(page);
+        } else {
+          // Moved elsewhere (a conflict with 'continue', or stopped): read from the checkpoint as it is, at
+          // once, without the wake-up this page's read subscribed to (cancelled with the basin mark, which
+          // the next idle wait holds again).
+          after = state.checkpoint.position;
+          await ahead;
+          ahead = undefined;
+          tail.cancel();
+        }
       }
     } finally {
       await ahead;

@@ -10,7 +10,7 @@ import type { GlobalRecord } from './types.js';
  * consumer's `last_error` first (best effort: the stop does not depend on it). Internal.
  */
 export async function handlerFailure(
-  run: BatchRun<unknown>,
+  run: Pick<BatchRun<unknown>, 'context' | 'basin' | 'consumer' | 'checkpoint'>,
   first: GlobalRecord,
   attempts: number,
   cause: unknown,

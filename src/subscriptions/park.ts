@@ -38,7 +38,7 @@ export async function park<DB>(
     if (outcome.kind === 'conflict') return conflict(run, outcome.expected);
     if (stopped(run)) return false;
     if (outcome.counts && ++failures >= (run.options.maxAttempts ?? 5)) {
-      throw await handlerFailure(run as BatchRun<unknown>, record, attempts, outcome.error, failures);
+      throw await handlerFailure(run, record, attempts, outcome.error, failures);
     }
     await pause(run, backoff(run.options, failures));
   }
