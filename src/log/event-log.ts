@@ -41,6 +41,7 @@ import type {
 } from '../subscriptions/types.js';
 import { Consumer, type ConsumerOptions } from '../subscriptions/consumer.js';
 import { Consumers } from '../subscriptions/consumers.js';
+import { checkCommitKeys } from '../subscriptions/commit-keys.js';
 
 const connectOptionsSchema = z
   .object({
@@ -167,6 +168,7 @@ export class EventLog {
         });
       }
     }
+    await checkCommitKeys(pool, schema, options.pool ? undefined : () => pool.end());
     const context: LogContext = {
       pool,
       schema,

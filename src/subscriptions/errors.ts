@@ -104,3 +104,34 @@ export class ConsumerHandlerError extends FencepostError {
     this.parkAttempts = parkAttempts;
   }
 }
+
+/**
+ * `EventLog.connect` found commit keys ahead of the cluster's transaction ids: the log was copied from a
+ * cluster further along (pg_dump/pg_restore, a logical-replication switchover), and its followers and
+ * consumers would stall, without a report naming a transaction, until this cluster's transaction ids passed
+ * `commitKey`. Nothing was changed. Move a log with physical replication (which keeps the counter), or set
+ * the target cluster's next transaction id above `commitKey` before using it (`pg_resetwal -e/-x`, offline).
+ *
+ * @example
+ * catch (e) { if (e instanceof CommitKeysAheadError) console.error(e.commitKey, e.nextXid); }
+ */
+export class CommitKeysAheadError extends FencepostError {
+  readonly schema: string;
+  /** The highest commit key in the log (an xid8, as decimal text). */
+  readonly commitKey: string;
+  /** The cluster's next transaction id when checked (an xid8, as decimal text). */
+  readonly nextXid: string;
+
+  constructor(schema: string, commitKey: string, nextXid: string) {
+    super(
+      'commit_keys_ahead',
+      `the log in schema ${JSON.stringify(schema)} holds commit keys up to ${commitKey}, but this cluster's next ` +
+        `transaction id is ${nextXid}: the log was written by a cluster further along (copied by ` +
+        `pg_dump/pg_restore or logical replication?), and its followers and consumers would stall until ` +
+        `this cluster's transaction ids pass ${commitKey}`,
+    );
+    this.schema = schema;
+    this.commitKey = commitKey;
+    this.nextXid = nextXid;
+  }
+}
