@@ -97,5 +97,10 @@ export {
   type ConsumerHandler,
 } from './subscriptions/consumer.js';
 export { Consumers, type ConsumerInfo, type ParkedRecord } from './subscriptions/consumers.js';
-export { ConsumerConflictError, ConsumerHandlerError } from './subscriptions/errors.js';
+export {
+  CommitKeysAheadError,
+  ConsumerConflictError,
+  ConsumerDeletedError,
+  ConsumerHandlerError,
+} from './subscriptions/errors.js';
 export { MAX_READ_ALL_RECORDS } from './subscriptions/read-all.js';

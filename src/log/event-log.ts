@@ -43,6 +43,7 @@ import type {
 } from '../subscriptions/types.js';
 import { Consumer, type ConsumerOptions } from '../subscriptions/consumer.js';
 import { Consumers } from '../subscriptions/consumers.js';
+import { checkCommitKeys } from '../subscriptions/commit-keys.js';
 
 const connectOptionsSchema = z
   .object({
@@ -125,7 +126,8 @@ export class EventLog {
    * Connects, applies pending migrations (unless `migrate: false`) and starts the background sweep.
    *
    * @throws InvalidArgumentError for bad options; StorageError when the database cannot be reached or a
-   *   migration fails.
+   *   migration fails; CommitKeysAheadError when the log's commit keys are ahead of this cluster's
+   *   transaction ids (a log copied from another cluster: see the README's global log section).
    */
   static async connect(options: ConnectOptions = {}): Promise<EventLog> {
     const parsed = connectOptionsSchema.safeParse(options);
@@ -169,6 +171,7 @@ export class EventLog {
         });
       }
     }
+    await checkCommitKeys(pool, schema, options.pool ? undefined : () => pool.end());
     const context: LogContext = {
       pool,
       schema,

@@ -19,7 +19,9 @@ const registry = new WeakMap<LogContext, Marks>();
  * renewed every 400 ms while held), which makes every appending process notify after its appends to the
  * basin (see src/log/notifier.ts). Followers hold a mark only while idle: under load they poll instead and
  * release it, and it lapses within a second, so that busy appenders send no notifications nobody waits for.
- * If LISTEN or the mark fails, followers still poll. Internal.
+ * Each renewal first makes sure LISTEN is on, so a lost LISTEN connection is replaced within 400 ms while a
+ * mark is held (else idle followers would only poll); the mark is renewed only while LISTEN is on. If LISTEN
+ * or the mark fails, followers still poll. Internal.
  */
 export async function holdBasinMark(context: LogContext, basin: string): Promise<() => void> {
   let marks = registry.get(context);
@@ -27,7 +29,7 @@ export async function holdBasinMark(context: LogContext, basin: string): Promise
   const state = marks;
   state.held.set(basin, (state.held.get(basin) ?? 0) + 1);
   if (state.timer === undefined) {
-    state.timer = setInterval(() => void mark(context, [...state.held.keys()]), RENEW_MS);
+    state.timer = setInterval(() => void renew(context, [...state.held.keys()]), RENEW_MS);
     state.timer.unref();
   }
   if (await context.watcher.listen()) await mark(context, [basin]);
@@ -43,6 +45,12 @@ export async function holdBasinMark(context: LogContext, basin: string): Promise
       state.timer = undefined;
     }
   };
+}
+
+/** LISTEN again if the connection was lost, then renew the marks (not without LISTEN: nobody would hear). */
+async function renew(context: LogContext, basins: string[]): Promise<void> {
+  if (basins.length === 0 || context.state.closed) return;
+  if (await context.watcher.listen()) await mark(context, basins);
 }
 
 async function mark(context: LogContext, basins: string[]): Promise<void> {

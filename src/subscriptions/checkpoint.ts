@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { BasinNotFoundError } from '../log/errors.js';
 import type { LogContext } from '../log/log-context.js';
 import type { Position } from './cursor.js';
+import { storableText } from './error-text.js';
 
 /** A consumer's stored checkpoint: the position it has handled up to, and the version a CAS compares. */
 export interface Checkpoint {
@@ -58,6 +59,18 @@ export async function loadCheckpoint(context: LogContext, basin: string, name: s
   }
 }
 
+/** The consumer's checkpoint as stored; undefined when it has none (it was deleted). Internal. */
+export async function readCheckpoint(
+  context: LogContext,
+  basin: string,
+  name: string,
+): Promise<Checkpoint | undefined> {
+  const { rows } = await sql<Row>`
+    select commit_key::text, stream_id, seq_num, version from ${consumers(context)}
+    where basin = ${basin} and name = ${name}`.execute(context.db);
+  return rows[0] && toCheckpoint(rows[0]);
+}
+
 /**
  * Moves the checkpoint to `to` inside `trx` if it is still at `expectedVersion` (a compare-and-set that takes
  * the row lock, so a second instance waits for the first to end and then finds the version changed). Returns
@@ -79,18 +92,25 @@ export async function advanceCheckpoint(
   return rows.length === 1;
 }
 
-/** Records why the consumer stopped (best effort: the stop itself does not depend on it). */
+/**
+ * Records why the consumer stopped (best effort: the stop itself does not depend on it), as
+ * {@link storableText} makes it (no NUL, at most 4,000 characters).
+ */
 export async function recordFailure(
   context: LogContext,
   basin: string,
   name: string,
   message: string,
 ): Promise<void> {
-  await sql`update ${consumers(context)} set last_error = ${message}, updated_at = clock_timestamp()
+  await sql`update ${consumers(context)} set last_error = ${storableText(message)}, updated_at = clock_timestamp()
     where basin = ${basin} and name = ${name}`.execute(context.db);
 }
 
-/** Stores a parked record (in the transaction that steps the checkpoint over it). */
+/**
+ * Stores a parked record (in the transaction that steps the checkpoint over it), keyed by its stream's id and
+ * seqNum (migrations/0008_parked_by_stream_id.sql): parked again, the same record's entry is updated.
+ * `error` must be storable text (see `errorText`).
+ */
 export async function parkRecord(
   trx: Transaction<unknown>,
   context: LogContext,
@@ -108,7 +128,7 @@ export async function parkRecord(
       (basin, consumer, stream, seq_num, commit_key, stream_id, attempts, error)
     values (${park.basin}, ${park.consumer}, ${park.stream}, ${park.seqNum}, ${park.position.key}::xid8,
       ${park.position.streamId}, ${park.attempts}, ${park.error})
-    on conflict (basin, consumer, stream, seq_num)
+    on conflict (basin, consumer, stream_id, seq_num)
       do update set attempts = excluded.attempts, error = excluded.error, parked_at = clock_timestamp()`.execute(
     trx,
   );

@@ -7,7 +7,10 @@ import type { StallReport } from './types.js';
 export interface ConsumerOptions {
   /** The basin consumed (default: the log's basin). */
   basin?: string;
-  /** Which records the handler gets; the checkpoint moves over the others too. */
+  /**
+   * Which records the handler gets; the checkpoint moves over the others too (the stored one at most once a
+   * second, when some record of the basin lies in between).
+   */
   filter?: GlobalFilter;
   /** At most this many records per batch (1–10,000; default 100). */
   batchSize?: number;
@@ -24,7 +27,8 @@ export interface RunOptions {
   /**
    * After the last attempt, park the poison record and go on instead of stopping: a failing batch is split
    * until the failing record is alone, which is then stored in `parked_records` in the transaction that steps
-   * the checkpoint over it (default false).
+   * the checkpoint over it (default false). Parking is retried like a batch; when it fails `maxAttempts`
+   * times the consumer stops with ConsumerHandlerError (`parkAttempts`, `cause`: the parking failure).
    */
   park?: boolean;
   /**

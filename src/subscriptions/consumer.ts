@@ -9,6 +9,7 @@ import { FOLLOW_PAGE_RECORDS } from './follow-all.js';
 import { tailWait, TailWaiter } from './tail-waiter.js';
 import { checkFilter, type CheckedFilter } from './global-filter.js';
 import { readAllPage, type GlobalPage } from './read-all-page.js';
+import { SkipAhead } from './skip-ahead.js';
 import type { GlobalRecord } from './types.js';
 import type { Cursor, Position } from './cursor.js';
 
@@ -17,7 +18,8 @@ export type { ConsumerOptions, RunOptions } from './consumer-options.js';
 /** A record as a consumer's handler gets it. */
 export interface ConsumerRecord extends GlobalRecord {
   /**
-   * `basin/seqNum/stream`: stable for this record whatever instance or attempt handles it; for effects
+   * `basin/streamId/seqNum/stream` (the stream's row id, never reused: a stream deleted and created again
+   * gets keys of its own): stable for this record whatever instance or attempt handles it; for effects
    * outside Postgres, which are at-least-once, to deduplicate by.
    */
   idempotencyKey: string;
@@ -79,12 +81,14 @@ export class Consumer<DB> {
   /**
    * Runs the consumer from its checkpoint (the start of the basin the first time): calls `handler` with each
    * batch of records after it, catching up and then following live, until `signal` aborts (the batch in
-   * flight finishes) or the log closes; then resolves. A failing batch is retried with backoff; after
-   * `maxAttempts` the consumer stops (or parks the record, with `park`).
+   * flight finishes) or the log closes; then resolves, also from a wait between retries (at once, not after
+   * the backoff). A failing batch is retried with backoff; after `maxAttempts` the consumer stops (or parks
+   * the record, with `park`).
    *
    * @throws InvalidArgumentError (bad options, before anything runs); ConsumerHandlerError (the handler kept
    *   failing; the checkpoint stays before the batch); ConsumerConflictError (the checkpoint changed under
-   *   this instance, with `onConflict: 'stop'`); StorageError.
+   *   this instance, with `onConflict: 'stop'`); ConsumerDeletedError (`log.consumers.delete` deleted it while
+   *   it ran, whatever `onConflict` says); StorageError.
    */
   async run(handler: ConsumerHandler<DB>, options: RunOptions = {}): Promise<void> {
     checkRunOptions(options);
@@ -106,25 +110,32 @@ export class Consumer<DB> {
     // After a full page the next one is read while the handler runs (it starts where this one ends, whatever
     // the handler does); a failed read-ahead is simply read again.
     let ahead: Promise<GlobalPage<string> | undefined> | undefined;
+    const skip = new SkipAhead(state);
     try {
       while (!options.signal?.aborted && !context.state.closed) {
         const page = (await ahead) ?? (await tail.read(() => read(after)));
         ahead = undefined;
         if (page === undefined) continue;
+        let moved: boolean;
         if (page.records.length > 0) {
           if (page.full) ahead = read(page.next).catch(() => undefined);
-          const moved = await applyBatch(state, page.records, page.next);
-          // Moved elsewhere (a conflict with 'continue', or aborted): read from the checkpoint as it is.
-          after = moved ? page.next : state.checkpoint.position;
-          if (!moved) {
-            await ahead;
-            ahead = undefined;
-            continue;
-          }
+          moved = await applyBatch(state, page.records, page.next);
         } else {
-          after = page.next;
+          // Nothing for the handler: the stored checkpoint moves over what the filter left out now and then.
+          moved = await skip.passed(page.next);
         }
-        await tail.settle(page);
+        if (moved) {
+          after = page.next;
+          await tail.settle(page);
+        } else {
+          // Moved elsewhere (a conflict with 'continue', or stopped): read from the checkpoint as it is, at
+          // once, without the wake-up this page's read subscribed to (cancelled with the basin mark, which
+          // the next idle wait holds again).
+          after = state.checkpoint.position;
+          await ahead;
+          ahead = undefined;
+          tail.cancel();
+        }
       }
     } finally {
       await ahead;

@@ -3,6 +3,7 @@ import { InvalidArgumentError, StorageError } from '../log/errors.js';
 import { assertOpen, type LogContext } from '../log/log-context.js';
 import { checkBasinName } from '../log/names.js';
 import { checkConsumerName } from './consumer-options.js';
+import { idempotencyKey } from './idempotency-key.js';
 import { recordsAfter } from './records-after.js';
 import { before, encodeCursor, parseCursor, START, type Cursor, type Position } from './cursor.js';
 
@@ -33,8 +34,11 @@ export interface ConsumerInfo {
 export interface ParkedRecord {
   stream: string;
   seqNum: number;
+  /** The record's idempotency key, as the handler saw it (see `ConsumerRecord.idempotencyKey`). */
+  idempotencyKey: string;
   /** How many times the handler failed on it. */
   attempts: number;
+  /** The handler's last error, `name: message`, with NUL characters as U+FFFD, cut to 4,000 characters. */
   error: string;
   parkedAt: Date;
 }
@@ -146,7 +150,9 @@ export class Consumers {
   }
 
   /**
-   * Deletes a consumer, its checkpoint and its parked records. Returns whether it existed.
+   * Deletes a consumer, its checkpoint and its parked records. Returns whether it existed. A running
+   * instance stops at its next batch with ConsumerDeletedError (that batch rolled back); run again, the
+   * consumer starts afresh at the beginning of the basin.
    *
    * @throws InvalidArgumentError, StorageError.
    */
@@ -170,18 +176,21 @@ export class Consumers {
     assertOpen(this.#context);
     const { rows } = await sql<{
       stream: string;
+      stream_id: string;
       seq_num: string;
       attempts: number;
       error: string;
       parked_at: Date;
     }>`
-      select stream, seq_num, attempts, error, parked_at from ${sql.id(this.#context.schema, 'parked_records')}
-      where basin = ${basin} and consumer = ${name} order by parked_at, stream, seq_num`.execute(
+      select stream, stream_id, seq_num, attempts, error, parked_at
+      from ${sql.id(this.#context.schema, 'parked_records')}
+      where basin = ${basin} and consumer = ${name} order by parked_at, stream_id, seq_num`.execute(
       this.#context.db,
     );
     return rows.map((r) => ({
       stream: r.stream,
       seqNum: Number(r.seq_num),
+      idempotencyKey: idempotencyKey(basin, Number(r.stream_id), Number(r.seq_num), r.stream),
       attempts: r.attempts,
       error: r.error,
       parkedAt: r.parked_at,

@@ -102,7 +102,9 @@ describe('consumers', () => {
       },
       { filter: { streamPrefix: stream } },
     );
-    expect(keys).toEqual([`default-basin/0/${stream}`, `default-basin/1/${stream}`]);
+    const { rows } = await admin.query(`select id from fencepost.streams where name = $1`, [stream]);
+    const id = rows[0].id as string;
+    expect(keys).toEqual([`default-basin/${id}/0/${stream}`, `default-basin/${id}/1/${stream}`]);
   });
 
   it('retries a failing handler with backoff, then stops with its position and records why', async () => {

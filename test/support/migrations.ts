@@ -21,6 +21,9 @@ const UNDO: Record<string, (schema: string) => string> = {
     alter table "${s}".snapshots drop constraint snapshots_pkey;
     alter table "${s}".snapshots drop column aggregate;
     alter table "${s}".snapshots add primary key (stream_id, schema_version);`,
+  '0008_parked_by_stream_id': (s) => `
+    alter table "${s}".parked_records drop constraint parked_records_pkey,
+      add primary key (basin, consumer, stream, seq_num);`,
 };
 
 /** Undoes every applied migration named after `to`, newest first, and forgets it in the migrations table. */
