@@ -274,7 +274,8 @@ export class EventLog {
    * connection is retried from the last record delivered: no gap, no duplicate. A horizon held back by an open
    * transaction is reported (`onStalled`, default a console.warn line), never skipped.
    *
-   * @throws InvalidArgumentError (at once) for a bad cursor or filter.
+   * @throws InvalidArgumentError (at once) for a bad cursor or filter; (while iterating) StorageError when the
+   *   database refuses a read (`connectionLost` false), BasinNotFoundError.
    * @example
    * for await (const record of log.followAll({ after: saved, signal })) handle(record.stream, record.seqNum);
    */

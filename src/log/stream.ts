@@ -148,6 +148,9 @@ export class Stream {
    * aborts or a limit is reached. A lost connection is retried from the next unread seqNum: no gap, no
    * duplicate.
    *
+   * @throws (while iterating) RangeNotSatisfiableError, StreamNotFoundError, BasinNotFoundError,
+   *   InvalidArgumentError; StorageError when the database refuses a read (`connectionLost` false).
+   *
    * @example
    * const controller = new AbortController();
    * for await (const record of stream.follow({ seqNum: 0, signal: controller.signal })) handle(record);
