@@ -66,7 +66,10 @@ export interface ConnectOptions {
    * (see README).
    */
   pool?: pg.Pool;
-  /** Pool size when fencepost makes the pool (default 10). */
+  /**
+   * Pool size when fencepost makes the pool (default 10). Followers' LISTEN connection is one more, made
+   * with the pool's options outside the pool, once something waits at a tail.
+   */
   max?: number;
   /**
    * When fencepost makes the pool: how long a connection may sit idle before the pool closes it, in ms; 0
