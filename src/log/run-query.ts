@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import pgLib from 'pg';
 import { connectClient } from './connect-client.js';
-import { IndefiniteAppendError, StorageError } from './errors.js';
+import { ClosedError, IndefiniteAppendError, StorageError } from './errors.js';
 
 const int8 = (value: string): number => {
   const n = Number(value);
@@ -35,7 +35,8 @@ const UNAVAILABLE = /^53/;
  * Failures are classified: if the connection could not be had, or Postgres answered with an error, nothing
  * was written (`StorageError`); if the connection was lost while the statement was in flight, a write is
  * indefinite (`IndefiniteAppendError`) and a read is a `StorageError`. `StorageError.connectionLost` says
- * whether it was the connection's failure rather than a refusal.
+ * whether it was the connection's failure rather than a refusal. A closed log's pool refuses the checkout
+ * (`ClosedError`).
  */
 export async function runQuery<R extends object>(
   pool: pg.Pool,
@@ -112,15 +113,16 @@ export async function scanQuery<R>(
 }
 
 /**
- * A client of the pool.
+ * A client of the pool (through the log's state, see log-pool.ts, when the pool is the log's).
  *
- * @throws StorageError when no connection could be had (`connectionLost`, unless the server refused the
- *   connection for good: a bad password, a missing database, ...).
+ * @throws ClosedError once the log is closed; StorageError when no connection could be had (`connectionLost`,
+ *   unless the server refused the connection for good: a bad password, a missing database, ...).
  */
 async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
   try {
     return await connectClient(pool);
   } catch (cause) {
+    if (cause instanceof ClosedError) throw cause;
     const code = sqlState(cause);
     throw new StorageError(`could not get a database connection: ${messageOf(cause)}`, {
       cause,
