@@ -108,10 +108,21 @@ export class ClosedError extends FencepostError {
 /**
  * The database failed in a way that says nothing was written (a definite failure): an error reply to the
  * statement, or a failure before it was sent.
+ *
+ * `connectionLost` tells the two kinds apart. True: the connection was lost during a read, or none could be
+ * had (the server unreachable, restarting, out of connection slots); trying again later may succeed, and
+ * followers do so by themselves. False: the database refused the statement (an undefined table, a denied
+ * permission, ...); trying again would be refused again.
+ *
+ * @example
+ * catch (e) { if (e instanceof StorageError && e.connectionLost) return retryLater(); throw e; }
  */
 export class StorageError extends FencepostError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  readonly connectionLost: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; connectionLost?: boolean }) {
     super('storage', message, options);
+    this.connectionLost = options?.connectionLost ?? false;
   }
 }
 

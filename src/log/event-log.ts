@@ -30,6 +30,8 @@ import { statementName } from './statement-name.js';
 import { Sweeper } from './sweep.js';
 import { Notifier } from './notifier.js';
 import { Watcher } from './watcher.js';
+import { LogState } from './log-state.js';
+import { logPool } from './log-pool.js';
 import type { AppendAck, ReadAs } from './types.js';
 import { readAll } from '../subscriptions/read-all.js';
 import { followAll } from '../subscriptions/follow-all.js';
@@ -56,6 +58,7 @@ const connectOptionsSchema = z
     migrate: z.boolean().optional(),
     sweepIntervalMs: z.number().int().nonnegative().optional(),
     pollIntervalMs: z.number().int().positive().optional(),
+    closeTimeoutMs: z.number().int().nonnegative().optional(),
   })
   .strict();
 
@@ -69,7 +72,10 @@ export interface ConnectOptions {
    * (see README).
    */
   pool?: pg.Pool;
-  /** Pool size when fencepost makes the pool (default 10). */
+  /**
+   * Pool size when fencepost makes the pool (default 10). Followers' LISTEN connection is one more, made
+   * with the pool's options outside the pool, once something waits at a tail.
+   */
   max?: number;
   /**
    * When fencepost makes the pool: how long a connection may sit idle before the pool closes it, in ms; 0
@@ -93,6 +99,11 @@ export interface ConnectOptions {
    * is lost.
    */
   pollIntervalMs?: number;
+  /**
+   * How long `close()` lets the log's statements in flight run on before it cuts them off, in ms (default
+   * 5000; see {@link EventLog.close}).
+   */
+  closeTimeoutMs?: number;
 }
 
 /**
@@ -105,21 +116,32 @@ export interface ConnectOptions {
  */
 export class EventLog {
   readonly #context: LogContext;
+  /** The pool itself (the context's is the log's view of it, see log-pool.ts). */
+  readonly #pool: pg.Pool;
   readonly #ownsPool: boolean;
   readonly #defaultBasin: string;
   readonly #sweeper: Sweeper;
+  readonly #closeTimeoutMs: number;
+  #closing: Promise<void> | undefined;
   /** Create, list, configure and delete basins. */
   readonly basins: Basins;
   /** List, reset and delete the durable consumers of the log's basins. */
   readonly consumers: Consumers;
 
-  private constructor(context: LogContext, ownsPool: boolean, defaultBasin: string, sweepIntervalMs: number) {
+  private constructor(
+    context: LogContext,
+    pool: { pool: pg.Pool; owned: boolean },
+    defaultBasin: string,
+    timing: { sweepIntervalMs: number; closeTimeoutMs: number },
+  ) {
     this.#context = context;
-    this.#ownsPool = ownsPool;
+    this.#pool = pool.pool;
+    this.#ownsPool = pool.owned;
     this.#defaultBasin = defaultBasin;
     this.basins = new Basins(context);
     this.consumers = new Consumers(context, defaultBasin);
-    this.#sweeper = new Sweeper(context, sweepIntervalMs);
+    this.#sweeper = new Sweeper(context, timing.sweepIntervalMs);
+    this.#closeTimeoutMs = timing.closeTimeoutMs;
   }
 
   /**
@@ -159,8 +181,10 @@ export class EventLog {
         idleTimeoutMillis: options.idleTimeoutMillis ?? DEFAULT_IDLE_TIMEOUT_MS,
       });
     if (!options.pool) pool.on('error', () => undefined); // an idle client's lost connection is replaced on demand
+    const state = new LogState();
+    const ours = logPool(pool, state);
     const db = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: poolForKysely(pool) }),
+      dialect: new PostgresDialect({ pool: poolForKysely(ours) }),
     }).withSchema(schema);
     if (options.migrate !== false) {
       const result = await migrate(db as unknown as Kysely<unknown>, schema);
@@ -173,16 +197,19 @@ export class EventLog {
     }
     await checkCommitKeys(pool, schema, options.pool ? undefined : () => pool.end());
     const context: LogContext = {
-      pool,
+      pool: ours,
       schema,
       db,
       statements: statements(schema),
-      watcher: new Watcher(pool, schema),
-      notifier: new Notifier(pool, schema),
+      watcher: new Watcher(ours, schema),
+      notifier: new Notifier(ours, schema),
       pollIntervalMs: options.pollIntervalMs ?? 1000,
-      state: { closed: false },
+      state,
     };
-    return new EventLog(context, !options.pool, defaultBasin, options.sweepIntervalMs ?? 30_000);
+    return new EventLog(context, { pool, owned: !options.pool }, defaultBasin, {
+      sweepIntervalMs: options.sweepIntervalMs ?? 30_000,
+      closeTimeoutMs: options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
+    });
   }
 
   /** The schema this log lives in. */
@@ -192,7 +219,7 @@ export class EventLog {
 
   /** The underlying pool (for running migrations or read models next to the log). */
   get pool(): pg.Pool {
-    return this.#context.pool;
+    return this.#pool;
   }
 
   /**
@@ -279,7 +306,8 @@ export class EventLog {
    * connection is retried from the last record delivered: no gap, no duplicate. A horizon held back by an open
    * transaction is reported (`onStalled`, default a console.warn line), never skipped.
    *
-   * @throws InvalidArgumentError (at once) for a bad cursor or filter.
+   * @throws InvalidArgumentError (at once) for a bad cursor or filter; (while iterating) StorageError when the
+   *   database refuses a read (`connectionLost` false), BasinNotFoundError.
    * @example
    * for await (const record of log.followAll({ after: saved, signal })) handle(record.stream, record.seqNum);
    */
@@ -330,14 +358,32 @@ export class EventLog {
     return this.#sweeper.sweep();
   }
 
-  /** Stops the sweep and followers, and ends the pool if fencepost made it. Idempotent. */
+  /**
+   * Closes the log, and ends the pool if fencepost made it. At once: new operations fail with ClosedError, and
+   * so do those still waiting for a pooled connection (nothing of theirs was written); followers, waiting
+   * reads and consumers at the tail end (follows and consumers normally, a waiting read with ClosedError); the
+   * sweep stops; the LISTEN connection is closed. Statements already running go on for up to `closeTimeoutMs`
+   * (default 5 s), and the pool is ended once they are done. Those still running then are cut off: their
+   * connections are closed, so an append among them fails with IndefiniteAppendError. Resolves when all of
+   * that is done; never rejects. Idempotent: a second call waits for the first.
+   *
+   * @example
+   * process.once('SIGTERM', () => void log.close());
+   */
   async close(): Promise<void> {
-    if (this.#context.state.closed) return;
-    this.#context.state.closed = true;
-    await this.#sweeper.stop();
-    await this.#context.notifier.flush();
-    await this.#context.watcher.close();
-    if (this.#ownsPool) await this.#context.pool.end();
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    const { state, watcher, notifier } = this.#context;
+    state.close();
+    const sweep = this.#sweeper.stop();
+    await watcher.close();
+    await state.drain(this.#closeTimeoutMs);
+    await sweep;
+    await notifier.flush();
+    if (this.#ownsPool) await this.#pool.end().catch(() => undefined);
   }
 }
 
@@ -375,6 +421,8 @@ function statements(schema: string): Statements {
 
 /** How long a connection of a pool fencepost makes may sit idle (see `ConnectOptions.idleTimeoutMillis`). */
 const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+/** How long `close()` lets statements in flight run on (see `ConnectOptions.closeTimeoutMs`). */
+const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
 /**
  * Session options for the pools fencepost makes: generic plans from the first execution. Postgres otherwise

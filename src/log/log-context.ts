@@ -5,9 +5,11 @@ import type { Notifier } from './notifier.js';
 import type { Watcher } from './watcher.js';
 import type { Stamping } from './append-batch-statement.js';
 import { ClosedError } from './errors.js';
+import type { LogState } from './log-state.js';
 
 /** What every stream and basin handle of one EventLog shares. Internal. */
 export interface LogContext {
+  /** The log's pool, its checkouts going through `state` (see log-pool.ts). */
   readonly pool: pg.Pool;
   readonly schema: string;
   readonly db: Kysely<Database>;
@@ -16,7 +18,8 @@ export interface LogContext {
   readonly notifier: Notifier;
   /** How long a follower at the tail waits without a wake-up before it looks again. */
   readonly pollIntervalMs: number;
-  readonly state: { closed: boolean };
+  /** Open or closed, and the checkouts that closing settles. */
+  readonly state: LogState;
 }
 
 export interface Statement {

@@ -20,8 +20,12 @@ export interface ReadSessionOptions<A extends ReadAs = 'string'> extends ReadSta
 /**
  * Reads a stream from a start in pages, one record at a time, until a limit (`count`, `bytes`, `until`) or
  * the tail (a start beyond the tail is a RangeNotSatisfiableError unless `clamp`; the first record is returned
- * even when it alone exceeds `bytes`); with `follow`, waits at the tail for new records until the signal aborts. A lost connection is
- * retried with backoff from the next unread seqNum, so nothing is skipped or repeated.
+ * even when it alone exceeds `bytes`); with `follow`, waits at the tail for new records until the signal
+ * aborts or the log closes. A follow retries a lost connection (a `connectionLost` StorageError) with backoff
+ * from the next unread seqNum, so nothing is skipped or repeated; any other error ends it, thrown.
+ *
+ * @throws (while iterating) as `Stream.read`; ClosedError when the log closes during a read that does not
+ *   follow.
  */
 export async function* readSession<A extends ReadAs = 'string'>(
   context: LogContext,
@@ -58,9 +62,13 @@ export async function* readSession<A extends ReadAs = 'string'>(
       failures = 0;
       return page;
     } catch (error) {
-      if (!follow || !(error instanceof StorageError) || signal?.aborted) throw error;
+      if (follow && context.state.closed) return undefined; // the follow ends
+      if (!follow || !(error instanceof StorageError) || !error.connectionLost || signal?.aborted)
+        throw error;
       failures++;
-      await waitFor(Math.min(MAX_BACKOFF_MS, 25 * 2 ** failures), signal);
+      const closing = context.state.onClose();
+      await waitFor(Math.min(MAX_BACKOFF_MS, 25 * 2 ** failures), signal, closing.woken);
+      closing.cancel();
       return undefined;
     }
   };
@@ -68,7 +76,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
   let ahead: ReturnType<typeof fetch> | undefined;
   let first = true;
   let yielded = 0;
-  while (count > 0 && bytes > 0 && !signal?.aborted) {
+  while (count > 0 && bytes > 0 && !signal?.aborted && !(follow && context.state.closed)) {
     let page = ahead ? await ahead : await fetch(start, { count, bytes });
     ahead = undefined;
     if (page === undefined) continue;

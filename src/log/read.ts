@@ -1,5 +1,5 @@
 import { RangeNotSatisfiableError } from './errors.js';
-import type { LogContext } from './log-context.js';
+import { assertOpen, type LogContext } from './log-context.js';
 import { checkUnaryRead } from './read-options.js';
 import { readPage } from './read-page.js';
 import type { ReadAs, ReadBatch, ReadOptions } from './types.js';
@@ -8,7 +8,8 @@ import { waitFor } from './wait.js';
 /**
  * A unary read (see {@link Stream.read}).
  *
- * @throws RangeNotSatisfiableError, StreamNotFoundError, BasinNotFoundError, InvalidArgumentError, StorageError.
+ * @throws RangeNotSatisfiableError, StreamNotFoundError, BasinNotFoundError, InvalidArgumentError, StorageError,
+ *   ClosedError (the log closed, also while the read waited).
  */
 export async function readUnary<A extends ReadAs = 'string'>(
   context: LogContext,
@@ -41,8 +42,10 @@ export async function readUnary<A extends ReadAs = 'string'>(
       const left = deadline - Date.now();
       if (left <= 0 || options.signal?.aborted) return { records: [], tail: page.tail };
       if (subscription) {
+        // Woken by close() too: the next look then fails with ClosedError.
         await waitFor(Math.min(left, context.pollIntervalMs), options.signal, subscription.woken);
         subscription.cancel();
+        assertOpen(context);
       } else {
         await context.watcher.prepare(basin, stream);
       }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import pgLib from 'pg';
 import { connectClient } from './connect-client.js';
-import { IndefiniteAppendError, StorageError } from './errors.js';
+import { ClosedError, IndefiniteAppendError, StorageError } from './errors.js';
 
 const int8 = (value: string): number => {
   const n = Number(value);
@@ -26,13 +26,17 @@ export const numericTypes = {
 
 /** SQLSTATEs after which the session is gone: an in-flight statement may or may not have committed. */
 const CONNECTION_LOST = /^(08|57P0)/;
+/** SQLSTATEs refusing a new connection for now: too many connections, or short of resources. */
+const UNAVAILABLE = /^53/;
 
 /**
  * Runs one named (prepared, plan-cached) statement on a pooled connection, with bigints as numbers (or the
  * given type parsers), rows as objects or, with `rowMode: 'array'`, as arrays (cheaper for many rows).
  * Failures are classified: if the connection could not be had, or Postgres answered with an error, nothing
  * was written (`StorageError`); if the connection was lost while the statement was in flight, a write is
- * indefinite (`IndefiniteAppendError`) and a read is a `StorageError`.
+ * indefinite (`IndefiniteAppendError`) and a read is a `StorageError`. `StorageError.connectionLost` says
+ * whether it was the connection's failure rather than a refusal. A closed log's pool refuses the checkout
+ * (`ClosedError`).
  */
 export async function runQuery<R extends object>(
   pool: pg.Pool,
@@ -108,18 +112,29 @@ export async function scanQuery<R>(
   return count;
 }
 
+/**
+ * A client of the pool (through the log's state, see log-pool.ts, when the pool is the log's).
+ *
+ * @throws ClosedError once the log is closed; StorageError when no connection could be had (`connectionLost`,
+ *   unless the server refused the connection for good: a bad password, a missing database, ...).
+ */
 async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
   try {
     return await connectClient(pool);
   } catch (cause) {
-    throw new StorageError(`could not get a database connection: ${messageOf(cause)}`, { cause });
+    if (cause instanceof ClosedError) throw cause;
+    const code = sqlState(cause);
+    throw new StorageError(`could not get a database connection: ${messageOf(cause)}`, {
+      cause,
+      connectionLost: code === undefined || CONNECTION_LOST.test(code) || UNAVAILABLE.test(code),
+    });
   }
 }
 
 /**
- * A failed statement's error: refused by the database (nothing written: a `StorageError`), or its
- * connection lost (`lost`, the cause to release the client with, so that the pool drops it; a write's
- * outcome is then unknown).
+ * A failed statement's error: refused by the database (nothing written: a `StorageError` that is not
+ * `connectionLost`), or its connection lost (`lost`, the cause to release the client with, so that the pool
+ * drops it; a write's outcome is then unknown, a read's error is `connectionLost`).
  */
 function classify(cause: unknown, kind: 'read' | 'write'): { error: Error; lost?: Error } {
   if (refusedByDatabase(cause)) {
@@ -128,7 +143,10 @@ function classify(cause: unknown, kind: 'read' | 'write'): { error: Error; lost?
   const lost = cause instanceof Error ? cause : new Error(String(cause));
   if (kind === 'write') return { error: new IndefiniteAppendError({ cause }), lost };
   return {
-    error: new StorageError(`the database connection was lost: ${messageOf(cause)}`, { cause }),
+    error: new StorageError(`the database connection was lost: ${messageOf(cause)}`, {
+      cause,
+      connectionLost: true,
+    }),
     lost,
   };
 }
@@ -138,8 +156,14 @@ function classify(cause: unknown, kind: 'read' | 'write'): { error: Error; lost?
  * lives on, and the statement wrote nothing. Otherwise the connection failed or was lost.
  */
 export function refusedByDatabase(cause: unknown): boolean {
-  const code = (cause as { code?: unknown } | null | undefined)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) && !CONNECTION_LOST.test(code);
+  const code = sqlState(cause);
+  return code !== undefined && !CONNECTION_LOST.test(code);
+}
+
+/** The SQLSTATE of an error reply from the server; undefined for any other failure (a socket's, say). */
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }
 
 /** An error's message, or the thrown value as a string. */

@@ -49,7 +49,8 @@ export class Stream {
    *
    * @throws FencingTokenMismatchError | SeqNumMismatchError (a condition failed; nothing written),
    *   InvalidArgumentError (a rule broken; nothing written), StreamNotFoundError, BasinNotFoundError,
-   *   StorageError (definite: nothing written), IndefiniteAppendError (the outcome is unknown).
+   *   StorageError (definite: nothing written), IndefiniteAppendError (the outcome is unknown), ClosedError
+   *   (the log was closed, also while the append waited for a connection; nothing written).
    * @example
    * const ack = await stream.append([{ body: 'hello', headers: [['type', 'Greeting']] }], { matchSeqNum: 0 });
    * ack.end.seqNum; // 1
@@ -105,7 +106,7 @@ export class Stream {
    * arrive in that time, or none.
    *
    * @throws RangeNotSatisfiableError (with the `tail`), StreamNotFoundError, BasinNotFoundError,
-   *   InvalidArgumentError, StorageError.
+   *   InvalidArgumentError, StorageError, ClosedError (the log was closed, also while the read waited).
    * @example
    * const { records, tail } = await stream.read({ seqNum: 0, count: 100 });
    * const bytes = await stream.read({ seqNum: 0, as: 'bytes' }); // bodies as Uint8Array
@@ -145,8 +146,11 @@ export class Stream {
   /**
    * Follows the stream: catches up from the start, then yields new records as they commit (appends in this
    * process wake it at once, appends elsewhere through NOTIFY, with polling as the fallback), until `signal`
-   * aborts or a limit is reached. A lost connection is retried from the next unread seqNum: no gap, no
-   * duplicate.
+   * aborts, a limit is reached or the log closes. A lost connection is retried from the next unread seqNum:
+   * no gap, no duplicate.
+   *
+   * @throws (while iterating) RangeNotSatisfiableError, StreamNotFoundError, BasinNotFoundError,
+   *   InvalidArgumentError; StorageError when the database refuses a read (`connectionLost` false).
    *
    * @example
    * const controller = new AbortController();

@@ -1,7 +1,6 @@
-import type pg from 'pg';
+import pg from 'pg';
 import { qualified } from '../db/schema-name.js';
 import { notifyChannel } from './statement-parts.js';
-import { connectClient } from './connect-client.js';
 
 /** How long a follower's mark asks appenders in other processes to notify, and when it is renewed. */
 const WATCH_SECONDS = 60;
@@ -16,7 +15,10 @@ type Wake = () => void;
  * other processes reach them by NOTIFY on one LISTEN connection per log. An append notifies only while some
  * follower has marked the stream as watched (`streams.watched_until`), so unwatched streams pay nothing for
  * notifications. Followers also poll, so a lost LISTEN connection delays them but never loses records.
- * Internal.
+ *
+ * The LISTEN connection is a client of its own, made with the pool's connection options when a follower
+ * first waits, and again after it was lost: a pooled one would be held for good, one pool slot less for
+ * everything else (with `max: 1`, none left). Internal.
  */
 export class Watcher {
   readonly #pool: pg.Pool;
@@ -26,10 +28,13 @@ export class Watcher {
   readonly #marked = new Map<string, { id: string; at: number }>();
   /** Basin-wide followers: woken by every append here and every notification (they filter by basin). */
   readonly #any = new Set<Wake>();
-  #listener: pg.PoolClient | undefined;
+  #listener: pg.Client | undefined;
+  /** The LISTEN connection being made, if any. */
+  #client: pg.Client | undefined;
   #connecting: Promise<boolean> | undefined;
   #closed = false;
 
+  /** `pool`: for marking streams watched; the LISTEN connection is made with its `options`. */
   constructor(pool: pg.Pool, schema: string) {
     this.#pool = pool;
     this.#schema = schema;
@@ -88,10 +93,18 @@ export class Watcher {
 
   /**
    * Makes sure notifications for this stream reach this process: LISTEN is on, and the stream is marked
-   * watched (renewed every 20 s). Returns false when that failed (the caller then polls).
+   * watched (renewed every 20 s). Returns false when that failed (the caller then polls). Call `subscribe`
+   * right after it returns: a LISTEN connection lost from then on wakes the subscription.
    */
   async prepare(basin: string, stream: string): Promise<boolean> {
     if (this.#closed || !(await this.#listen())) return false;
+    const listener = this.#listener;
+    if (!(await this.#mark(basin, stream))) return false;
+    // Lost while the mark was being made, before the caller could subscribe: nothing would wake it.
+    return this.#listener === listener || this.#listen();
+  }
+
+  async #mark(basin: string, stream: string): Promise<boolean> {
     const k = key(basin, stream);
     const mark = this.#marked.get(k);
     if (mark && Date.now() - mark.at < RENEW_AFTER_MS) return true;
@@ -118,55 +131,65 @@ export class Watcher {
     for (const [k, mark] of this.#marked) if (mark.at < expired) this.#marked.delete(k);
   }
 
-  /** Stops listening and wakes every waiter. */
+  /** Wakes every waiter, and closes the LISTEN connection (or the one being made). */
   async close(): Promise<void> {
     this.#closed = true;
     for (const wakes of [...this.#byName.values()]) wakeAll(wakes);
     wakeAll(this.#any);
-    await this.#connecting?.catch(() => undefined);
     const listener = this.#listener;
     this.#listener = undefined;
-    listener?.release(true);
+    await Promise.all([end(listener), end(this.#client), this.#connecting]);
   }
 
   async #listen(): Promise<boolean> {
     if (this.#listener) return true;
+    if (this.#closed) return false;
     this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
     return this.#connecting;
   }
 
   async #connect(): Promise<boolean> {
-    let client: pg.PoolClient | undefined;
+    // The pool's options are what pg-pool makes its own clients with (`options` of pg's Pool).
+    const client = new pg.Client(this.#pool.options);
+    this.#client = client;
+    client.on('notification', (message) => {
+      // The payload: the ids of streams appended to (see notifier.ts), comma-separated.
+      if (message.payload) for (const id of message.payload.split(',')) wakeAll(this.#byId.get(id));
+      if (this.#any.size > 0) wakeAll(this.#any);
+    });
+    // Without a listener, an error on an idle connection would be an uncaught exception.
+    client.on('error', () => this.#lost(client));
+    client.on('end', () => this.#lost(client));
     try {
-      client = await connectClient(this.#pool);
-      const listener = client;
-      listener.on('notification', (message) => {
-        // The payload: the ids of streams appended to (see notifier.ts), comma-separated.
-        if (message.payload) for (const id of message.payload.split(',')) wakeAll(this.#byId.get(id));
-        if (this.#any.size > 0) wakeAll(this.#any);
-      });
-      listener.on('error', () => this.#lost(listener));
-      await listener.query(`listen "${notifyChannel(this.#schema)}"`);
-      if (this.#closed) {
-        listener.release(true);
-        return false;
-      }
-      this.#listener = listener;
-      return true;
+      await client.connect();
+      await client.query(`listen "${notifyChannel(this.#schema)}"`);
     } catch {
-      client?.release(true);
+      await end(client);
+      return false;
+    } finally {
+      this.#client = undefined;
+    }
+    if (this.#closed) {
+      await end(client);
       return false;
     }
+    this.#listener = client;
+    return true;
   }
 
-  #lost(client: pg.PoolClient): void {
+  #lost(client: pg.Client): void {
     if (this.#listener !== client) return;
     this.#listener = undefined;
-    client.release(true);
+    void end(client);
     // Notifications may have been missed: every waiter re-reads, and the next wait listens again.
     for (const wakes of [...this.#byName.values()]) wakeAll(wakes);
     wakeAll(this.#any);
   }
+}
+
+/** Closes a LISTEN connection (or the attempt to make one); never rejects. */
+async function end(client: pg.Client | undefined): Promise<void> {
+  await client?.end().catch(() => undefined);
 }
 
 function key(basin: string, stream: string): string {

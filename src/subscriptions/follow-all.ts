@@ -16,7 +16,8 @@ export const FOLLOW_PAGE_RECORDS = 2000;
  * watched, or the poll interval) and reads again. A lost connection is retried with backoff from the last
  * position delivered, so nothing is skipped or repeated. Ends when `signal` aborts or the log closes.
  *
- * @throws InvalidArgumentError (before anything is read) for a bad cursor or filter.
+ * @throws InvalidArgumentError (before anything is read) for a bad cursor or filter; (while iterating) what a
+ *   read threw other than a lost connection (a StorageError that is not `connectionLost`, say).
  */
 export function followAll<A extends ReadAs = 'string'>(
   context: LogContext,

@@ -39,8 +39,9 @@ export function tailWait(
 
 /**
  * The waiting at the horizon shared by followers and consumers: subscribe to wake-ups before each read once at
- * the horizon (so no append falls between a read and the wait), retry failed reads with backoff, and report a
- * horizon that stays put while records wait above it. Internal.
+ * the horizon (so no append falls between a read and the wait), retry reads that lost their connection with
+ * backoff, and report a horizon that stays put while records wait above it. Every wait ends when the log
+ * closes. Internal.
  */
 export class TailWaiter {
   readonly #context: LogContext;
@@ -65,7 +66,12 @@ export class TailWaiter {
     this.#wait = wait;
   }
 
-  /** Runs one read; undefined when it failed on a lost connection (after the backoff). */
+  /**
+   * Runs one read; undefined when it failed on a lost connection (after the backoff, which the log's close
+   * cuts short) or when the follow is over (aborted, or the log closed).
+   *
+   * @throws what the read threw, unless it was a lost connection (a StorageError that is `connectionLost`).
+   */
   async read<P>(fetch: () => Promise<P>): Promise<P | undefined> {
     if (this.#atTail) this.#subscription = this.#context.watcher.subscribeAny();
     try {
@@ -76,9 +82,11 @@ export class TailWaiter {
       this.#subscription?.cancel();
       this.#subscription = undefined;
       if (this.#wait.signal?.aborted || this.#context.state.closed) return undefined; // the loop ends
-      if (!(error instanceof StorageError)) throw error;
+      if (!(error instanceof StorageError) || !error.connectionLost) throw error;
       this.#failures++;
-      await waitFor(Math.min(MAX_BACKOFF_MS, 25 * 2 ** this.#failures), this.#wait.signal);
+      const closing = this.#context.state.onClose();
+      await waitFor(Math.min(MAX_BACKOFF_MS, 25 * 2 ** this.#failures), this.#wait.signal, closing.woken);
+      closing.cancel();
       return undefined;
     }
   }
