@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventLog } from '../log/event-log.js';
 import { FencepostError } from '../log/errors.js';
+import { contextOf } from '../log/log-context.js';
 import type { Stream } from '../log/stream.js';
 import type { AppendAck, AppendRecord } from '../log/types.js';
 import type { AggregateDefinition } from './define-aggregate.js';
@@ -46,8 +47,10 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
   constructor(log: EventLog, aggregate: AggregateDefinition<State, E, Command>) {
     this.#log = log;
     this.aggregate = aggregate;
-    this.#snapshots = aggregate.snapshots ? new SnapshotStore(log.pool, log.schema) : undefined;
-    this.#reader = new EventReader(log.pool, log.schema);
+    // The log's own view of its pool: closing the log settles these statements with its own.
+    const { pool } = contextOf(log);
+    this.#snapshots = aggregate.snapshots ? new SnapshotStore(pool, log.schema) : undefined;
+    this.#reader = new EventReader(pool, log.schema);
   }
 
   /** The stream name of an aggregate id (`aggregate.streamName(id)`, `<name>-<id>` by default). */

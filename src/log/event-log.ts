@@ -22,7 +22,7 @@ import { refusedByDatabase } from './run-query.js';
 import { Basin } from './basin.js';
 import { Basins, DEFAULT_BASIN } from './basins.js';
 import { InvalidArgumentError, StorageError } from './errors.js';
-import { assertOpen, type LogContext, type Statements } from './log-context.js';
+import { assertOpen, registerContext, type LogContext, type Statements } from './log-context.js';
 import { checkBasinName, checkStreamName } from './names.js';
 import { readStatement, seekTimestampStatement } from './read-statement.js';
 import type { Stream } from './stream.js';
@@ -135,6 +135,7 @@ export class EventLog {
     timing: { sweepIntervalMs: number; closeTimeoutMs: number },
   ) {
     this.#context = context;
+    registerContext(this, context);
     this.#pool = pool.pool;
     this.#ownsPool = pool.owned;
     this.#defaultBasin = defaultBasin;

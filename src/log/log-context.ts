@@ -44,6 +44,23 @@ export interface Statements {
   seekTimestamp: Statement;
 }
 
+const contexts = new WeakMap<object, LogContext>();
+
+/** Makes a log's context known to {@link contextOf}: the EventLog calls it once, when it is made. Internal. */
+export function registerContext(log: object, context: LogContext): void {
+  contexts.set(log, context);
+}
+
+/**
+ * The context of an EventLog, for fencepost's layers above the log (aggregates, commands): their statements
+ * check out through the log's pool view, so that `close()` settles them with the log's own. Internal.
+ */
+export function contextOf(log: object): LogContext {
+  const context = contexts.get(log);
+  if (!context) throw new Error('fencepost: not an EventLog made by EventLog.connect');
+  return context;
+}
+
 /** @throws ClosedError once the log is closed. */
 export function assertOpen(context: LogContext): void {
   if (context.state.closed) throw new ClosedError();

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import {
   AggregateRepository,
+  ClosedError,
   defineAggregate,
   defineEvent,
   EventDecodeError,
@@ -188,6 +189,19 @@ describe('AggregateRepository', () => {
     await repository.save(id, [opened, deposit(1), deposit(2)], { version: 0 });
     await fixture.log.stream(`account-${id}`).trim(2);
     expect(await rejectionOf(repository.load(id))).toMatchObject({ code: 'stream_gap' });
+  });
+
+  it('ends a load that waits for a connection when the log closes, as the log does its own work', async () => {
+    const log = await fixture.connect({ max: 1 });
+    const repository = new AggregateRepository(log, Account);
+    const id = uniqueName('acc');
+    await repository.save(id, [opened], { version: 0 });
+    const held = await log.pool.connect(); // the pool's one connection
+    const loading = repository.load(id);
+    const closing = log.close();
+    expect(await rejectionOf(loading)).toBeInstanceOf(ClosedError);
+    held.release();
+    await closing;
   });
 
   it('names streams by an overridable rule', async () => {
