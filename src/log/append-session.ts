@@ -33,7 +33,13 @@ export class AppendSession {
   readonly #basin: string;
   readonly #stream: string;
   readonly #queue: Pending[] = [];
-  #pumping: Promise<void> | undefined;
+  /**
+   * Whether the pump runs. Cleared by the pump itself, in the step in which it finds the queue empty, so a
+   * batch submitted from an ack's continuation (which runs before any code chained on the pump's promise)
+   * starts a new pump instead of waiting in the queue for one that has ended.
+   */
+  #running = false;
+  #pumping: Promise<void> = Promise.resolve();
   #failure: { error: unknown } | undefined;
   #closed = false;
 
@@ -58,13 +64,16 @@ export class AppendSession {
     try {
       batch = encodeBatch(records, options);
     } catch (error) {
-      // Batches submitted before this one still go; this one and every later one are refused.
+      // Batches submitted before this one still go; when its turn comes, it poisons the session (unless an
+      // earlier batch failed first), and this one and every later one are refused with the first failure.
       invalid = { error };
-      this.#failure = invalid;
     }
     return new Promise<AppendAck>((resolve, reject) => {
       this.#queue.push({ invalid, batch: batch!, options, resolve, reject });
-      this.#pumping ??= this.#pump().finally(() => (this.#pumping = undefined));
+      if (!this.#running) {
+        this.#running = true;
+        this.#pumping = this.#pump();
+      }
     });
   }
 
@@ -75,12 +84,20 @@ export class AppendSession {
    */
   async close(): Promise<void> {
     this.#closed = true;
-    while (this.#pumping) await this.#pumping;
+    while (this.#running) await this.#pumping;
     if (this.#failure) throw this.#failure.error;
   }
 
+  /**
+   * Sends the queued batches, group by group, until the queue is empty or the session failed; then clears
+   * `#running` in the same step (see there).
+   */
   async #pump(): Promise<void> {
-    while (this.#queue.length > 0) {
+    for (;;) {
+      if (this.#queue.length === 0) {
+        this.#running = false;
+        return;
+      }
       const poison = this.#queue[0]!.invalid;
       if (poison) {
         this.#fail(poison.error);
@@ -149,8 +166,10 @@ export class AppendSession {
     return group;
   }
 
+  /** Poisons the session: the queued batches are rejected with `error`, and the pump ends. */
   #fail(error: unknown): void {
     this.#failure = { error };
+    this.#running = false;
     for (const pending of this.#queue.splice(0)) pending.reject(error);
   }
 }

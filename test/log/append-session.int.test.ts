@@ -101,6 +101,39 @@ describe('append sessions', () => {
     expect(await stream.checkTail()).toMatchObject({ seqNum: 4 });
   });
 
+  it('applies a batch submitted once the one before was acknowledged, and close() waits for it', async () => {
+    const stream = fixture.log.stream(uniqueName('one-by-one'));
+    const session = stream.appendSession();
+    for (let i = 0; i < 5; i++) {
+      const ack = await session.submit([{ body: `r${i}` }], { matchSeqNum: i });
+      expect(ack.start.seqNum).toBe(i);
+    }
+    // Submitted in the ack's own continuation, before the pump has wound down.
+    const chained = session.submit([{ body: 'r5' }]).then(() => session.submit([{ body: 'r6' }]));
+    expect((await chained).start.seqNum).toBe(6);
+    // close() waits for a batch in flight.
+    const last = session.submit([{ body: 'r7' }]);
+    await session.close();
+    expect(await Promise.race([last, 'still pending'])).toMatchObject({ start: { seqNum: 7 } });
+    expect(await stream.checkTail()).toMatchObject({ seqNum: 8 });
+  });
+
+  it('rejects every batch after the first failure with that failure, also one submitted after an invalid one', async () => {
+    const stream = fixture.log.stream(uniqueName('first-failure'));
+    await stream.append([{ body: 'seed' }]);
+    const session = stream.appendSession();
+    const results = await Promise.allSettled([
+      session.submit([{ body: 'stale' }], { matchSeqNum: 0 }), // fails on the server: the first failure
+      session.submit([]), // invalid, refused at submission, but after the one above
+      session.submit([{ body: 'after' }]),
+    ]);
+    const first = (results[0] as PromiseRejectedResult).reason as Error;
+    expect(first).toMatchObject({ expectedSeqNum: 1 });
+    expect(results.map((r) => (r as PromiseRejectedResult).reason)).toEqual([first, first, first]);
+    await expect(session.close()).rejects.toBe(first);
+    expect(await stream.checkTail()).toMatchObject({ seqNum: 1 });
+  });
+
   it('refuses batches after close', async () => {
     const session = fixture.log.stream(uniqueName('closed-session')).appendSession();
     await session.submit([{ body: 'a' }]);
