@@ -123,7 +123,8 @@ export class Sweeper {
           .execute();
       }
       const minAge = config.deleteOnEmpty?.minAgeSecs;
-      if (minAge !== undefined) {
+      if (minAge) {
+        // 0 is off, as in S2 (`min_age_secs`: "0 disables automatic deletion").
         const cutoff = now - minAge * 1000;
         await db.transaction().execute(async (trx) => {
           const gone = await trx

@@ -31,15 +31,33 @@ describe('retention and deleteOnEmpty, applied by the sweep', () => {
     expect((await stream.read({ seqNum: 0 })).records.map((r) => r.body)).toEqual(['ancient']);
   });
 
+  /** Makes a stream look created an hour ago. */
+  const age = (name: string) =>
+    fixture.log.pool.query(
+      `update "${fixture.log.schema}".streams set created_at = clock_timestamp() - interval '1 hour'
+       where name = $1`,
+      [name],
+    );
+
   it('deletes a stream that has been empty for its deleteOnEmpty age, and leaves one with records', async () => {
     const empty = uniqueName('empty');
     const full = uniqueName('full');
-    await basin().streams.create({ stream: empty, config: { deleteOnEmpty: { minAgeSecs: 0 } } });
-    await basin().streams.create({ stream: full, config: { deleteOnEmpty: { minAgeSecs: 0 } } });
-    await fixture.log.stream(full).append([{ body: 'here' }]);
+    await basin().streams.create({ stream: empty, config: { deleteOnEmpty: { minAgeSecs: 60 } } });
+    await basin().streams.create({ stream: full, config: { deleteOnEmpty: { minAgeSecs: 60 } } });
+    await fixture.log.stream(full).append([{ body: 'here', timestamp: Date.now() - 3_600_000 }]);
+    await age(empty);
+    await age(full);
     await fixture.log.sweep();
     await expect(fixture.log.stream(empty).checkTail()).rejects.toBeInstanceOf(StreamNotFoundError);
     expect((await fixture.log.stream(full).checkTail()).seqNum).toBe(1);
+  });
+
+  it('takes a deleteOnEmpty age of 0 as off, as S2 does', async () => {
+    const name = uniqueName('off');
+    await basin().streams.create({ stream: name, config: { deleteOnEmpty: { minAgeSecs: 0 } } });
+    await age(name);
+    await fixture.log.sweep();
+    expect((await fixture.log.stream(name).checkTail()).seqNum).toBe(0);
   });
 
   it('does not delete an empty stream younger than its deleteOnEmpty age', async () => {
