@@ -193,6 +193,7 @@ export class EventLog {
         if (!options.pool) await pool.end();
         throw new StorageError(`migrating schema ${schema} failed: ${String(result.error)}`, {
           cause: result.error,
+          connectionLost: !refusedByDatabase(result.error), // the server unreachable, say: worth a retry
         });
       }
     }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { qualified } from '../db/schema-name.js';
 import { StorageError } from '../log/errors.js';
+import { refusedByDatabase } from '../log/run-query.js';
 import { CommitKeysAheadError } from './errors.js';
 
 /** Postgres error codes of a schema not migrated yet: no table, or no column of it. */
@@ -41,6 +42,7 @@ export async function checkCommitKeys(
       if (NOT_MIGRATED.has((cause as { code?: string }).code ?? '')) return;
       throw new StorageError(`checking the commit keys of schema ${schema} failed: ${String(cause)}`, {
         cause,
+        connectionLost: !refusedByDatabase(cause),
       });
     }
     if (row?.key != null && BigInt(row.key) >= BigInt(row.next)) {

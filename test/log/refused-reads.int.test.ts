@@ -82,6 +82,19 @@ describe('StorageError.connectionLost', () => {
   });
 });
 
+describe('EventLog.connect when the database cannot be had', () => {
+  it('fails with a StorageError that is connectionLost, with migrations and without', async () => {
+    const proxy = await TcpProxy.start(fixture.connectionString);
+    const url = proxy.connectionString;
+    await proxy.close(); // nothing listens there any more
+    for (const migrate of [true, false]) {
+      const error = await rejectionOf(fixture.connect({ connectionString: url, migrate }));
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as StorageError).connectionLost).toBe(true);
+    }
+  });
+});
+
 describe('a follow whose reads are refused', () => {
   it('ends with the StorageError instead of retrying it forever', async () => {
     const log = await ownSchema();
