@@ -1,6 +1,7 @@
 import { deepStrictEqual, AssertionError } from 'node:assert';
 import type { AggregateDefinition } from '../aggregates/define-aggregate.js';
 import type { AnyEvent } from '../aggregates/define-event.js';
+import type { EventCodec } from '../aggregates/event-codec.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ErrorClass = abstract new (...args: any[]) => Error;
@@ -45,14 +46,25 @@ export class DeciderSpec<State, E extends AnyEvent, Command> {
     let state = initialState();
     for (const event of this.#given) state = evolve(state, event);
     try {
-      const events = [...decide(command, state)];
-      // As written by a command handler: each event valid for its type's schema.
-      events.forEach((event) => codec.encode(event, { eventId: 'spec' }));
+      // As a command handler writes them and a load reads them back: each checked by its type's schema.
+      const events = stored(codec, [...decide(command, state)]);
       return new DeciderOutcome(this.#aggregate, state, { events });
     } catch (error) {
       return new DeciderOutcome(this.#aggregate, state, { error });
     }
   }
+}
+
+/** Events as the log stores them and a load reads them back: `{ type, data }` after the schema and JSON. */
+function stored<E extends AnyEvent>(codec: EventCodec<E>, events: readonly E[]): E[] {
+  return events.map((event) => {
+    const record = codec.encode(event, { eventId: 'spec' });
+    const { type, data } = codec.decode(
+      { seqNum: 0, timestamp: 0, headers: record.headers as [string, string][], body: record.body as string },
+      'spec',
+    );
+    return { type, data } as E;
+  });
 }
 
 /** What `decide` did in a {@link DeciderSpec}: returned events or threw. */
@@ -72,9 +84,14 @@ export class DeciderOutcome<State, E extends AnyEvent> {
     this.#outcome = outcome;
   }
 
-  /** Asserts that `decide` returned exactly these events (deep equality, in order). */
+  /**
+   * Asserts that `decide` returned exactly these events, in order, as they would be stored and read back
+   * (type and data after the schema, through JSON: an optional field left `undefined` equals one left out).
+   *
+   * @throws AssertionError; InvalidArgumentError for an expected event its schema refuses.
+   */
   then(expected: readonly E[]): this {
-    deepStrictEqual(this.#events(), expected);
+    deepStrictEqual(this.#events(), stored(this.#aggregate.codec, expected));
     return this;
   }
 

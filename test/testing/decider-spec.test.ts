@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineAggregate, defineEvent, type EventOf } from '../../src/index.js';
 import { DeciderSpec } from '../../src/testing/index.js';
 import { Account, AccountNotOpen, InsufficientFunds } from '../support/account.js';
 
@@ -40,6 +42,25 @@ describe('DeciderSpec', () => {
     expect(() => DeciderSpec.for(Account).when({ type: 'Deposit', amount: 1 }).then([])).toThrow(
       /expected decide to return events, but it threw AccountNotOpen/,
     );
+  });
+
+  it('compares events as stored: an optional field left undefined equals one left out', () => {
+    const Noted = defineEvent({
+      type: 'Noted',
+      schema: z.object({ text: z.string(), by: z.string().optional() }),
+    });
+    const Notes = defineAggregate({
+      name: 'notes',
+      events: [Noted],
+      initialState: () => ({}),
+      evolve: (state: object) => state,
+      decide: (command: { text: string; by?: string }): EventOf<typeof Noted>[] => [
+        { type: 'Noted', data: { text: command.text, by: command.by } },
+      ],
+    });
+    DeciderSpec.for(Notes)
+      .when({ text: 'hi' })
+      .then([{ type: 'Noted', data: { text: 'hi' } }]);
   });
 
   it('refuses events their schema rejects, as the handler would', () => {
