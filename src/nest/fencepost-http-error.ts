@@ -13,7 +13,8 @@ export interface FencepostHttpError {
  * (the body names `expectedSeqNum` / `expectedFencingToken`); a command that still conflicts after its
  * retries is a 409; bad input (`invalid`) is 400; missing basins, streams and aggregates 404; things that
  * exist already 409; a domain rule a command broke (a `DomainError`, whatever its code) 409 with its data; an
- * unreachable or closed store 503 (`indefinite: true` when a write may have landed). Anything else, including
+ * unreachable or closed store 503 (`indefinite: true` when a write may have landed). A statement the database
+ * refused (`storage` without `connectionLost`) is 500: trying again would fail again. Anything else, including
  * a stored record that cannot be decoded (`event_decode`: the server's data, not the request, is at fault)
  * and a command with no handler, is 500.
  */
@@ -46,6 +47,14 @@ const NOT_DATA = new Set(['name', 'message', 'stack', 'cause', 'code']);
  */
 export function httpErrorOf(error: FencepostError): FencepostHttpError {
   const status = statusOf(error);
+  if (status >= 500 && !(error instanceof DomainError)) {
+    // The server's trouble: its message can carry the database's own text (SQL, names), which stays in the
+    // server's log; the client gets the code, and whether a write may have landed.
+    const message =
+      status === 503 ? 'the event store is unavailable; try again later' : 'internal server error';
+    const indefinite = (error as { indefinite?: unknown }).indefinite === true ? { indefinite: true } : {};
+    return { status, body: { ...indefinite, statusCode: status, code: error.code, message } };
+  }
   const data = Object.fromEntries(
     Object.entries(error).filter(([key, value]) => !NOT_DATA.has(key) && value !== undefined),
   );
@@ -55,5 +64,7 @@ export function httpErrorOf(error: FencepostError): FencepostHttpError {
 
 function statusOf(error: FencepostError): number {
   if (error instanceof DomainError) return 409; // a business rule, whatever code the application gave it
+  if (error.code === 'storage' && (error as { connectionLost?: unknown }).connectionLost === false)
+    return 500;
   return HTTP_STATUS_BY_CODE[error.code] ?? 500;
 }

@@ -16,6 +16,7 @@ import {
   FencingTokenMismatchError,
   IndefiniteAppendError,
   SeqNumMismatchError,
+  StorageError,
 } from '../../src/index.js';
 import { FencepostExceptionFilter, FencepostModule, httpErrorOf } from '../../src/nest/index.js';
 import { createFencepostTestingModule, type FencepostTestingModule } from '../../src/testing/index.js';
@@ -140,6 +141,8 @@ describe('httpErrorOf', () => {
         { attempts: 10 },
       ],
       [new IndefiniteAppendError({ cause: new Error('reset') }), 503, { indefinite: true }],
+      [new StorageError('lost', { connectionLost: true }), 503, { code: 'storage' }],
+      [new StorageError('refused: relation "x" does not exist'), 500, { message: 'internal server error' }],
       [new Overdrawn(12), 409, { code: 'invalid', balance: 12 }],
     ];
     for (const [error, status, data] of cases) {
@@ -147,6 +150,7 @@ describe('httpErrorOf', () => {
       expect(mapped.status, error.name).toBe(status);
       expect(mapped.body, error.name).toMatchObject({ statusCode: status, ...data });
       expect(mapped.body).not.toHaveProperty('cause');
+      if (status >= 500) expect(mapped.body.message).not.toMatch(/relation|reset|lost/);
     }
   });
 });
