@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineEvent, type EventOf } from '../../src/index.js';
 
-const cents = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+export const cents = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 export const AccountOpened = defineEvent({
   type: 'AccountOpened',

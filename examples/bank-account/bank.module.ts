@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { FencepostExceptionFilter, FencepostModule } from '../../src/nest/index.js';
 import { Account } from './account.aggregate.js';
+import { Transfer } from './transfer.aggregate.js';
 import { AccountsController } from './accounts.controller.js';
 import { DepositMoneyHandler } from './deposit-money.handler.js';
 import { OpenAccountHandler } from './open-account.handler.js';
@@ -10,8 +11,8 @@ import { TransfersController } from './transfers.controller.js';
 import { WithdrawMoneyHandler } from './withdraw-money.handler.js';
 
 /**
- * The bank service. `FencepostModule.forRoot` connects the log (schema `bank`), `forFeature([Account])` gives
- * the account repository and command handler, the four handlers are found by the CommandBus, and the
+ * The bank service. `FencepostModule.forRoot` connects the log (schema `bank`), `forFeature([Account, Transfer])`
+ * gives the repositories and command handlers, the four handlers are found by the CommandBus, and the
  * exception filter turns fencepost errors into HTTP answers (409 with the balance, 404, 412, ...).
  *
  * @example
@@ -24,7 +25,7 @@ export class BankModule {
       module: BankModule,
       imports: [
         FencepostModule.forRoot({ ...options, schema: 'bank' }),
-        FencepostModule.forFeature([Account]),
+        FencepostModule.forFeature([Account, Transfer]),
       ],
       controllers: [AccountsController, TransfersController],
       providers: [

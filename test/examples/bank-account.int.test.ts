@@ -156,6 +156,27 @@ describe('transfers', () => {
     expect(await call('GET', `/accounts/${to}`)).toMatchObject({ body: { balance: 300, version: 2 } });
   });
 
+  it('refuses a key used for a transfer between other accounts with 422, moving nothing', async () => {
+    const [a, b, c, d] = [
+      await open('Ann', 100),
+      await open('Ben', 0),
+      await open('Cy', 100),
+      await open('Di', 0),
+    ];
+    const key = uniqueName('transfer-key');
+    expect((await call('POST', '/transfers', { from: a, to: b, amount: 40 }, key)).status).toBe(200);
+    expect(await call('POST', '/transfers', { from: c, to: d, amount: 40 }, key)).toMatchObject({
+      status: 422,
+      body: { code: 'idempotency_key_reused' },
+    });
+    expect(await call('POST', '/transfers', { from: a, to: b, amount: 40 }, key)).toMatchObject({
+      status: 200,
+      body: { duplicate: true, from: { id: a, balance: 60 }, to: { id: b, balance: 40 } },
+    });
+    expect(await call('GET', `/accounts/${c}`)).toMatchObject({ body: { balance: 100, version: 2 } });
+    expect(await call('GET', `/accounts/${d}`)).toMatchObject({ body: { balance: 0, version: 1 } });
+  });
+
   it('keeps the total when transfers race in both directions, and never overdraws', async () => {
     const [a, b] = [await open('Nia', 500), await open('Oz', 500)];
     const replies = await Promise.all(
