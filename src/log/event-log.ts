@@ -204,7 +204,9 @@ export class EventLog {
       db,
       statements: statements(schema),
       watcher: new Watcher(ours, schema),
-      notifier: new Notifier(ours, schema),
+      // The pool itself, not the log's view: notifications of appends acknowledged before close() (or that
+      // commit while it drains) are still sent by its flush.
+      notifier: new Notifier(pool, schema),
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       state,
     };
@@ -384,7 +386,12 @@ export class EventLog {
     await watcher.close();
     await state.drain(this.#closeTimeoutMs);
     await sweep;
-    await notifier.flush();
+    // The last notifications (of appends acknowledged before close, or committed while it drained) go out,
+    // unless the server does not answer within the close timeout: followers elsewhere then poll.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#closeTimeoutMs)));
+    await Promise.race([notifier.flush(), timeout]);
+    clearTimeout(timer);
     if (this.#ownsPool) await this.#pool.end().catch(() => undefined);
   }
 }

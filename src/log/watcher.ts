@@ -5,6 +5,8 @@ import { notifyChannel } from './statement-parts.js';
 /** How long a follower's mark asks appenders in other processes to notify, and when it is renewed. */
 const WATCH_SECONDS = 60;
 const RENEW_AFTER_MS = 20_000;
+/** How long making the LISTEN connection may take, unless the pool's options say otherwise. */
+const LISTEN_CONNECT_TIMEOUT_MS = 10_000;
 /** Past this many remembered marks, expired ones are forgotten. */
 const MAX_MARKS = 1000;
 
@@ -138,7 +140,12 @@ export class Watcher {
     wakeAll(this.#any);
     const listener = this.#listener;
     this.#listener = undefined;
-    await Promise.all([end(listener), end(this.#client), this.#connecting]);
+    // A client still connecting is cut off at its socket: pg's end() then leaves its connect() waiting
+    // forever when the server has not answered yet (seen with a server that accepts and stays silent).
+    (
+      this.#client as { connection?: { stream?: { destroy(): void } } } | undefined
+    )?.connection?.stream?.destroy();
+    await Promise.all([end(listener), this.#connecting]);
   }
 
   async #listen(): Promise<boolean> {
@@ -149,8 +156,13 @@ export class Watcher {
   }
 
   async #connect(): Promise<boolean> {
-    // The pool's options are what pg-pool makes its own clients with (`options` of pg's Pool).
-    const client = new pg.Client(this.#pool.options);
+    // Made as pg-pool makes its own clients: its Client class (`pool.Client`) and options; a connect that
+    // hears nothing is given up after a while (the waiters poll meanwhile, and listen again later).
+    const { Client = pg.Client } = this.#pool as { Client?: typeof pg.Client };
+    const client = new Client({
+      connectionTimeoutMillis: LISTEN_CONNECT_TIMEOUT_MS,
+      ...this.#pool.options,
+    });
     this.#client = client;
     client.on('notification', (message) => {
       // The payload: the ids of streams appended to (see notifier.ts), comma-separated.

@@ -286,6 +286,53 @@ describe('EventLog.close() with work in flight', () => {
   });
 });
 
+describe('EventLog.close() and notifications', () => {
+  it('settles while the LISTEN connection is being made to a server that does not answer', async () => {
+    const proxy = await TcpProxy.start(fixture.connectionString);
+    // One pooled connection, made before the server stops answering: the only new connection after that is
+    // the LISTEN client's (it is not the pool's).
+    const log = await fixture.connect({
+      connectionString: proxy.connectionString,
+      max: 1,
+      closeTimeoutMs: 500,
+    });
+    try {
+      const stream = log.stream(uniqueName('listen-stalled'));
+      await stream.append([{ body: 'a' }]);
+      proxy.stallNewConnections = true;
+      const read = stream.read({ seqNum: 1, wait: 5 }).catch((error: unknown) => error);
+      await eventually(() => proxy.stalledWithData > 0, 'the LISTEN connection to be under way');
+      const closing = outcome(log.close());
+      await eventually(() => closing.value !== 'pending', 'close() to settle', 5000);
+      expect(closing.value).toBe('ok');
+      expect(await read).toBeInstanceOf(ClosedError);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('sends the notification of an append acknowledged right before close()', async () => {
+    const writer = await fixture.connect();
+    const reader = await fixture.connect({ pollIntervalMs: 60_000 }); // only a notification comes in time
+    const name = uniqueName('notified');
+    await writer.stream(name).append([{ body: 'a' }]);
+    const waiting = reader.stream(name).read({ seqNum: 1, wait: 30 });
+    // The reader listens before it marks the stream watched: once marked, a notification reaches it.
+    await eventually(async () => {
+      const { rows } = await admin.query(
+        `select watched_until > clock_timestamp() as watched from "${writer.schema}".streams where name = $1`,
+        [name],
+      );
+      return rows[0]?.watched === true;
+    }, 'the stream to be watched');
+    const started = Date.now();
+    await writer.stream(name).append([{ body: 'b' }]);
+    await writer.close();
+    expect((await waiting).records.map((r) => r.body)).toEqual(['b']);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
 /** Waits until a backend of `applicationName` waits for a lock. */
 async function lockWaiter(applicationName: string): Promise<void> {
   await eventually(async () => {

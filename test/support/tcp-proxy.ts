@@ -36,6 +36,13 @@ export class TcpProxy {
   #holdArmed: { containing: Buffer; held: () => void } | undefined;
   /** How many connections were cut. */
   cuts = 0;
+  /**
+   * While set, new connections are accepted and their data read, but never forwarded or answered: a server
+   * that hangs during a connection's start.
+   */
+  stallNewConnections = false;
+  /** How many stalled connections have sent something. */
+  stalledWithData = 0;
 
   private constructor(server: net.Server, target: URL) {
     this.#server = server;
@@ -81,6 +88,13 @@ export class TcpProxy {
   }
 
   #pipe(client: net.Socket): void {
+    if (this.stallNewConnections) {
+      this.#sockets.add(client);
+      client.on('error', () => undefined);
+      client.on('close', () => this.#sockets.delete(client));
+      client.once('data', () => void this.stalledWithData++);
+      return;
+    }
     const server = net.connect(this.#target);
     this.#sockets.add(client).add(server);
     let cut: 'no' | 'awaiting-reply' | 'done' = 'no';
