@@ -17,6 +17,7 @@ import {
   type Written,
 } from './log-context.js';
 import { runQuery } from './run-query.js';
+import { withStorageErrors } from './with-storage-errors.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
 import type { AppendAck, AppendRecord } from './types.js';
 
@@ -237,11 +238,13 @@ async function basinsOf(
   context: LogContext,
   names: string[],
 ): Promise<Map<string, { create_stream_on_append: boolean; ts_mode: number }>> {
-  const rows = await context.db
-    .selectFrom('basins')
-    .select(['name', 'create_stream_on_append', 'ts_mode'])
-    .where('name', 'in', [...new Set(names)])
-    .execute();
+  const rows = await withStorageErrors('read', () =>
+    context.db
+      .selectFrom('basins')
+      .select(['name', 'create_stream_on_append', 'ts_mode'])
+      .where('name', 'in', [...new Set(names)])
+      .execute(),
+  );
   return new Map(rows.map((row) => [row.name, row]));
 }
 

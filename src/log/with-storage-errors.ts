@@ -6,7 +6,7 @@ import { messageOf, refusedByDatabase } from './run-query.js';
  * with fencepost's errors, as the statements of `runQuery` do: a `FencepostError` it throws (a not-found or
  * already-exists it mapped itself) goes through as it is; anything else becomes a `StorageError` with the
  * original as `cause`, saying whether the database refused the statement (nothing was written) or the
- * connection failed or was lost. For a `change`, a lost connection leaves its outcome unknown (it may have
+ * connection failed or was lost (`connectionLost`: worth a retry). For a `change`, a lost connection leaves its outcome unknown (it may have
  * been lost around the commit), and the message says so. Internal.
  *
  * @throws FencepostError: what `work` threw, or a StorageError.
@@ -24,6 +24,7 @@ export async function withStorageErrors<T>(kind: 'read' | 'change', work: () => 
     const outcome = kind === 'change' ? '; the change may or may not have been applied' : '';
     throw new StorageError(`the database connection failed or was lost: ${messageOf(cause)}${outcome}`, {
       cause,
+      connectionLost: true,
     });
   }
 }

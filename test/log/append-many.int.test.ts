@@ -7,12 +7,14 @@ import {
   FencingTokenMismatchError,
   InvalidArgumentError,
   SeqNumMismatchError,
+  StorageError,
   StreamNotFoundError,
 } from '../../src/index.js';
 import { appendManyOneStatement, appendManyStatement } from '../../src/log/append-many-statement.js';
 import { encodeRequest } from '../../src/log/encode-append-many.js';
 import { rejectionOf } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
 
 const fixture = useEventLog({ max: 20 });
 
@@ -197,6 +199,28 @@ describe('log.appendMany', () => {
       fixture.log.appendMany([{ stream: uniqueName('fresh'), records: [{ body: 'x' }], matchSeqNum: 3 }]),
     );
     expect(fresh).toMatchObject({ expectedSeqNum: 0 });
+  });
+
+  it("fails with StorageError when the lookup of a missing stream's basin loses its connection", async () => {
+    const proxy = await TcpProxy.start(fixture.connectionString);
+    try {
+      const log = await fixture.connect({ connectionString: proxy.connectionString, migrate: false });
+      const existing = uniqueName('existing');
+      await log.stream(existing).append([{ body: 'a' }]);
+      proxy.cutNext({ containing: 'create_stream_on_append", "ts_mode', when: 'before-send' });
+      const error = await rejectionOf(
+        log.appendMany([
+          { stream: existing, records: [{ body: 'b' }] },
+          { stream: uniqueName('missing'), records: [] },
+        ]),
+      );
+      expect(proxy.cuts).toBe(1);
+      expect(error).toBeInstanceOf(StorageError);
+      expect((error as StorageError).connectionLost).toBe(true);
+      await log.close();
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('records a command id with the append; the same id again writes nothing', async () => {

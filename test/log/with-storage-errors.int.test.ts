@@ -31,6 +31,8 @@ function expectStorageError(error: unknown, message: RegExp, causeCode?: string)
   expect((error as StorageError).message).toMatch(message);
   expect((error as StorageError).cause).toBeInstanceOf(Error);
   if (causeCode) expect((error as { cause: { code?: string } }).cause.code).toBe(causeCode);
+  // Worth a retry when the connection was lost, not when the database refused the statement.
+  expect((error as StorageError).connectionLost).toBe(/lost/.test((error as Error).message));
 }
 
 describe('a statement the database refuses', () => {
