@@ -9,6 +9,7 @@ import type { AnyEvent } from './define-event.js';
 import type { EventEnvelope, RecordedEvent } from './recorded-event.js';
 import { SnapshotStore, type SnapshotKey } from './snapshot-store.js';
 import { EventReader, type EventHead, type EventRow } from './event-reader.js';
+import { eventIdOf } from './event-codec.js';
 
 /** Records per read of a load. Each record is folded as it arrives, so this bounds a statement, not memory. */
 const PAGE = 10_000;
@@ -144,9 +145,16 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     const records = this.encode(events, options);
     const ack = await stream.append(records, { matchSeqNum: options.version });
     const recorded = this.recorded(stream.name, records, ack);
-    if (options.state !== undefined) {
-      const after = this.evolveAll(options.state, recorded);
-      await this.snapshotAfter(id, options.version, ack.end.seqNum, after).catch(() => undefined);
+    const { state } = options;
+    if (state !== undefined) {
+      const last = eventIdOf(records[records.length - 1]!);
+      await this.snapshotAfter(
+        id,
+        options.version,
+        ack.end.seqNum,
+        () => this.evolveAll(state, recorded),
+        last,
+      );
     }
     return { version: ack.end.seqNum, events: recorded };
   }
@@ -179,18 +187,31 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
   }
 
   /**
-   * Stores `state`, the state at version `after`, as a snapshot when the version went past a multiple of
-   * `every` since `before`. @internal
+   * After an append that took the stream from version `before` to `after` and whose last event has the id
+   * `lastEventId`: stores `state()`, the state at `after`, as a snapshot when the version went past a multiple
+   * of `every`. Only on the stream whose record `after - 1` is that event (never on one deleted and created
+   * again meanwhile). Never throws: a snapshot is a cache, and the append is done. @internal
    */
-  async snapshotAfter(id: string, before: number, after: number, state: State): Promise<void> {
+  async snapshotAfter(
+    id: string,
+    before: number,
+    after: number,
+    state: () => State,
+    lastEventId: string,
+  ): Promise<void> {
     const snapshots = this.aggregate.snapshots;
     if (!snapshots || !this.#snapshots) return;
     if (Math.floor(after / snapshots.every) === Math.floor(before / snapshots.every)) return;
-    const stream = this.stream(id);
-    await this.#snapshots.writeByName(stream.basin, stream.name, this.#snapshotKey(snapshots.schemaVersion), {
-      version: after,
-      state,
-    });
+    try {
+      const stream = this.stream(id);
+      await this.#snapshots.writeAfterAppend(
+        { basin: stream.basin, stream: stream.name, lastEventId },
+        this.#snapshotKey(snapshots.schemaVersion),
+        { version: after, state: state() },
+      );
+    } catch {
+      // the next load that replays `every` events takes one
+    }
   }
 
   #snapshotKey(schemaVersion: number): SnapshotKey {

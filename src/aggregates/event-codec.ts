@@ -208,6 +208,11 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
   }
 }
 
+/** The event id of a record the codec made (its `event-id` header). */
+export function eventIdOf(record: AppendRecord): string {
+  return String(record.headers!.find(([name]) => name === EVENT_HEADERS.eventId)![1]);
+}
+
 function decodeError(
   stream: string,
   seqNum: number,

@@ -18,7 +18,7 @@ export interface Snapshot {
 export class SnapshotStore {
   readonly #pool: pg.Pool;
   readonly #write: { name: string; text: string };
-  readonly #writeByName: { name: string; text: string };
+  readonly #writeAfterAppend: { name: string; text: string };
 
   constructor(pool: pg.Pool, schema: string) {
     this.#pool = pool;
@@ -32,10 +32,15 @@ export class SnapshotStore {
       text: `insert into ${snapshots} as sn (stream_id, aggregate, schema_version, version, state)
         values ($1, $2, $3, $4, $5::jsonb) ${upsert}`,
     };
-    this.#writeByName = {
-      name: statementName(schema, 'snapshot-write-by-name'),
+    const records = qualified(schema, 'records');
+    this.#writeAfterAppend = {
+      name: statementName(schema, 'snapshot-write-after-append'),
       text: `insert into ${snapshots} as sn (stream_id, aggregate, schema_version, version, state)
-        select s.id, $3, $4, $5, $6::jsonb from ${streams} s where s.basin = $1 and s.name = $2 ${upsert}`,
+        select s.id, $4, $5, $6, $7::jsonb from ${streams} s
+        where s.basin = $1 and s.name = $2
+          and exists (select from ${records} r
+                      where r.stream_id = s.id and r.seq_num = $6::bigint - 1 and $3::text = any(r.headers_text))
+        ${upsert}`,
     };
   }
 
@@ -49,9 +54,18 @@ export class SnapshotStore {
     await this.#run(this.#write, [streamId, ...keyValues(key, snapshot)]);
   }
 
-  /** {@link write} for the stream of that name now (after an append, which names no stream row). */
-  async writeByName(basin: string, stream: string, key: SnapshotKey, snapshot: Snapshot): Promise<void> {
-    await this.#run(this.#writeByName, [basin, stream, ...keyValues(key, snapshot)]);
+  /**
+   * {@link write} after an append (whose ack names no stream row): to the stream of that name whose record
+   * just below the snapshot's version is the append's last event, `lastEventId`; to none when the stream was
+   * deleted (and maybe created again) since.
+   */
+  async writeAfterAppend(
+    append: { basin: string; stream: string; lastEventId: string },
+    key: SnapshotKey,
+    snapshot: Snapshot,
+  ): Promise<void> {
+    const { basin, stream, lastEventId } = append;
+    await this.#run(this.#writeAfterAppend, [basin, stream, lastEventId, ...keyValues(key, snapshot)]);
   }
 
   async #run(statement: { name: string; text: string }, values: unknown[]): Promise<void> {

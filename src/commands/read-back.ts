@@ -1,5 +1,4 @@
 import type { EventLog } from '../log/event-log.js';
-import type { AppendRecord } from '../log/types.js';
 import type { CommandResult } from './command-result.js';
 import type { Target } from './run-commands.js';
 
@@ -38,8 +37,4 @@ export async function readBack(
   const own = results.some((r) => r.events.some((e) => written.has(e.eventId)));
   if (own) for (const result of results) result.duplicate = false;
   return { results, duplicate: !own };
-}
-
-export function eventIdOf(record: AppendRecord): string {
-  return String(record.headers!.find(([name]) => name === 'event-id')![1]);
 }

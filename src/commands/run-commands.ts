@@ -22,7 +22,8 @@ import {
 } from './command-options.js';
 import type { CommandResult } from './command-result.js';
 import { ConcurrencyConflictError } from './errors.js';
-import { eventIdOf, readBack } from './read-back.js';
+import { readBack } from './read-back.js';
+import { eventIdOf } from '../aggregates/event-codec.js';
 import { backoff, type RetryPolicy } from './retry-policy.js';
 import type { StateCache } from './state-cache.js';
 
@@ -166,8 +167,13 @@ export async function runCommands(
           result.state = repository.evolveAll(loaded[i]!.state, events);
           result.version = acks[k]!.end.seqNum;
           cache.set(targets[i]!.key, result.state, result.version);
-          await repository.snapshotAfter(item.id, loaded[i]!.version, result.version, result.state).catch(
-            () => undefined, // a snapshot is a cache: failing to store one loses nothing
+          const last = eventIdOf(records[k]![records[k]!.length - 1]!);
+          await repository.snapshotAfter(
+            item.id,
+            loaded[i]!.version,
+            result.version,
+            () => result.state,
+            last,
           );
         }),
       );

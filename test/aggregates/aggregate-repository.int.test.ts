@@ -337,6 +337,42 @@ describe('snapshots', () => {
     });
   });
 
+  it('fails no save after its append: an evolve that throws leaves the snapshot out, and the events stand', async () => {
+    const Fragile = defineAggregate({
+      ...accountSpec,
+      name: 'fragile',
+      evolve: (state, event) => {
+        if (event.type === 'Deposited' && event.data.amount === 13) throw new Error('unlucky');
+        return accountSpec.evolve(state, event);
+      },
+      snapshots: { every: 2, schemaVersion: 1 },
+    });
+    const repository = new AggregateRepository(fixture.log, Fragile);
+    const id = uniqueName('fragile');
+    const saved = await repository.save(id, [opened, deposit(13)], {
+      version: 0,
+      state: Fragile.initialState(),
+    });
+    expect(saved.version).toBe(2);
+    expect(await snapshotRows(`account-${id}`)).toEqual([]);
+  });
+
+  it("writes the snapshot of a save only to the stream whose last record is that save's", async () => {
+    const id = uniqueName('guarded');
+    const repository = new AggregateRepository(
+      fixture.log,
+      defineAggregate({ ...accountSpec, snapshots: { every: 2, schemaVersion: 1 } }),
+    );
+    const saved = await repository.save(id, [opened, deposit(1)], { version: 0 });
+    const state = repository.evolveAll(accountSpec.initialState(), saved.events);
+    // As if the stream had been deleted and created again between the append and the snapshot's write:
+    // its record 1 is not the save's last event.
+    await repository.snapshotAfter(id, 0, 2, () => state, 'some other event id');
+    expect(await snapshotRows(`account-${id}`)).toEqual([]);
+    await repository.snapshotAfter(id, 0, 2, () => state, saved.events[1]!.eventId);
+    expect(await snapshotRows(`account-${id}`)).toEqual([{ schema_version: 1, version: '2' }]);
+  });
+
   it("keeps each aggregate's snapshots apart when two aggregates read the same stream", async () => {
     const id = uniqueName('snap');
     await seed(id, 30);
