@@ -110,19 +110,26 @@ export class ClosedError extends FencepostError {
  * statement, or a failure before it was sent.
  *
  * `connectionLost` tells the two kinds apart. True: the connection was lost during a read, or none could be
- * had (the server unreachable, restarting, out of connection slots); trying again later may succeed, and
- * followers do so by themselves. False: the database refused the statement (an undefined table, a denied
- * permission, ...); trying again would be refused again.
+ * had (the server unreachable, restarting, out of connection slots). False: the database refused the
+ * statement.
+ *
+ * `transient` says whether trying again later may succeed: after a lost connection, and after a refusal of a
+ * passing kind (the statement was canceled or timed out, a serialization failure or deadlock, a lock not
+ * available, the server out of resources: SQLSTATE 57014, class 40, 55P03, class 53). Followers and
+ * consumers retry those by themselves. A refusal that would come again (an undefined table, a denied
+ * permission, ...) is not transient.
  *
  * @example
- * catch (e) { if (e instanceof StorageError && e.connectionLost) return retryLater(); throw e; }
+ * catch (e) { if (e instanceof StorageError && e.transient) return retryLater(); throw e; }
  */
 export class StorageError extends FencepostError {
   readonly connectionLost: boolean;
+  readonly transient: boolean;
 
-  constructor(message: string, options?: { cause?: unknown; connectionLost?: boolean }) {
+  constructor(message: string, options?: { cause?: unknown; connectionLost?: boolean; transient?: boolean }) {
     super('storage', message, options);
     this.connectionLost = options?.connectionLost ?? false;
+    this.transient = this.connectionLost || (options?.transient ?? false);
   }
 }
 

@@ -21,8 +21,9 @@ export interface ReadSessionOptions<A extends ReadAs = 'string'> extends ReadSta
  * Reads a stream from a start in pages, one record at a time, until a limit (`count`, `bytes`, `until`) or
  * the tail (a start beyond the tail is a RangeNotSatisfiableError unless `clamp`; the first record is returned
  * even when it alone exceeds `bytes`); with `follow`, waits at the tail for new records until the signal
- * aborts or the log closes. A follow retries a lost connection (a `connectionLost` StorageError) with backoff
- * from the next unread seqNum, so nothing is skipped or repeated; any other error ends it, thrown.
+ * aborts or the log closes. A follow retries a lost connection or a passing refusal (a `transient`
+ * StorageError) with backoff from the next unread seqNum, so nothing is skipped or repeated; any other error
+ * ends it, thrown.
  *
  * @throws (while iterating) as `Stream.read`; ClosedError when the log closes during a read that does not
  *   follow.
@@ -63,8 +64,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
       return page;
     } catch (error) {
       if (follow && context.state.closed) return undefined; // the follow ends
-      if (!follow || !(error instanceof StorageError) || !error.connectionLost || signal?.aborted)
-        throw error;
+      if (!follow || !(error instanceof StorageError) || !error.transient || signal?.aborted) throw error;
       failures++;
       const closing = context.state.onClose();
       await waitFor(Math.min(MAX_BACKOFF_MS, 25 * 2 ** failures), signal, closing.woken);

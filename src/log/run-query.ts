@@ -138,7 +138,12 @@ async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
  */
 function classify(cause: unknown, kind: 'read' | 'write'): { error: Error; lost?: Error } {
   if (refusedByDatabase(cause)) {
-    return { error: new StorageError(`the database refused the statement: ${messageOf(cause)}`, { cause }) };
+    return {
+      error: new StorageError(`the database refused the statement: ${messageOf(cause)}`, {
+        cause,
+        transient: refusedForNow(cause),
+      }),
+    };
   }
   const lost = cause instanceof Error ? cause : new Error(String(cause));
   if (kind === 'write') return { error: new IndefiniteAppendError({ cause }), lost };
@@ -149,6 +154,15 @@ function classify(cause: unknown, kind: 'read' | 'write'): { error: Error; lost?
     }),
     lost,
   };
+}
+
+/** SQLSTATEs of a refusal that may pass: canceled or timed out, transaction rollback, lock not available. */
+const PASSING = /^(57014|40|55P03|53)/;
+
+/** Whether the database refused a statement for a reason that may pass (see StorageError.transient). */
+export function refusedForNow(cause: unknown): boolean {
+  const code = sqlState(cause);
+  return code !== undefined && PASSING.test(code);
 }
 
 /**

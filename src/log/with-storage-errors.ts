@@ -1,5 +1,5 @@
 import { FencepostError, StorageError } from './errors.js';
-import { messageOf, refusedByDatabase } from './run-query.js';
+import { messageOf, refusedByDatabase, refusedForNow } from './run-query.js';
 
 /**
  * Runs database work done through Kysely (the management of basins and streams, the sweep) so that it fails
@@ -19,7 +19,10 @@ export async function withStorageErrors<T>(kind: 'read' | 'change', work: () => 
   } catch (cause) {
     if (cause instanceof FencepostError) throw cause;
     if (refusedByDatabase(cause)) {
-      throw new StorageError(`the database refused the statement: ${messageOf(cause)}`, { cause });
+      throw new StorageError(`the database refused the statement: ${messageOf(cause)}`, {
+        cause,
+        transient: refusedForNow(cause),
+      });
     }
     const outcome = kind === 'change' ? '; the change may or may not have been applied' : '';
     throw new StorageError(`the database connection failed or was lost: ${messageOf(cause)}${outcome}`, {

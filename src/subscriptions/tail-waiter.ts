@@ -70,7 +70,8 @@ export class TailWaiter {
    * Runs one read; undefined when it failed on a lost connection (after the backoff, which the log's close
    * cuts short) or when the follow is over (aborted, or the log closed).
    *
-   * @throws what the read threw, unless it was a lost connection (a StorageError that is `connectionLost`).
+   * @throws what the read threw, unless it may pass (a StorageError that is `transient`: a lost connection,
+   *   a canceled statement, ...).
    */
   async read<P>(fetch: () => Promise<P>): Promise<P | undefined> {
     if (this.#atTail) this.#subscription = this.#context.watcher.subscribeAny();
@@ -82,7 +83,7 @@ export class TailWaiter {
       this.#subscription?.cancel();
       this.#subscription = undefined;
       if (this.#wait.signal?.aborted || this.#context.state.closed) return undefined; // the loop ends
-      if (!(error instanceof StorageError) || !error.connectionLost) throw error;
+      if (!(error instanceof StorageError) || !error.transient) throw error;
       this.#failures++;
       const closing = this.#context.state.onClose();
       await waitFor(Math.min(MAX_BACKOFF_MS, 25 * 2 ** this.#failures), this.#wait.signal, closing.woken);

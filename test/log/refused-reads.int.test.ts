@@ -130,3 +130,52 @@ describe('a follow whose reads are refused', () => {
     }
   });
 });
+
+describe('a follow whose read is canceled', () => {
+  it('retries it (a transient refusal) and delivers every record, as after a lost connection', async () => {
+    const url = new URL(fixture.connectionString);
+    url.searchParams.set('application_name', 'fp-canceled');
+    const schema = uniqueSchema('canceled');
+    const log = await fixture.connect({ connectionString: url.toString(), schema, pollIntervalMs: 20 });
+    const stream = log.stream(uniqueName('canceled'));
+    await stream.append([{ body: 'r0' }]);
+    const seen: string[] = [];
+    const controller = new AbortController();
+    const follow = drain(
+      (async function* () {
+        for await (const record of stream.follow({ seqNum: 0, signal: controller.signal })) {
+          seen.push(record.body);
+          yield record;
+        }
+      })(),
+    );
+    const locker = await admin.connect();
+    try {
+      await eventually(() => seen.length === 1, 'the first record');
+      // The follower's next read waits for the table, and is canceled there (SQLSTATE 57014).
+      await locker.query('begin');
+      await locker.query(`lock table "${schema}".records in access exclusive mode`);
+      const waiting = async () =>
+        (
+          await admin.query<{ pid: number }>(
+            `select pid from pg_stat_activity where application_name = 'fp-canceled' and wait_event_type = 'Lock'`,
+          )
+        ).rows;
+      const [reader] = await eventually(async () => {
+        const rows = await waiting();
+        return rows.length > 0 && rows;
+      }, 'a read to wait for the lock');
+      await admin.query('select pg_cancel_backend($1)', [reader!.pid]);
+      await eventually(async () => (await waiting()).length > 0, 'the read to be tried again');
+      await locker.query('commit');
+      await stream.append([{ body: 'r1' }]);
+      await eventually(() => seen.length === 2, 'the record after the cancel');
+      expect(seen).toEqual(['r0', 'r1']);
+      expect(follow.ended).toBe('running');
+    } finally {
+      await locker.query('rollback').catch(() => undefined);
+      locker.release();
+      controller.abort();
+    }
+  });
+});
