@@ -13,8 +13,8 @@ export interface FencepostHttpError {
  * (the body names `expectedSeqNum` / `expectedFencingToken`); a command that still conflicts after its
  * retries is a 409; bad input (`invalid`) is 400; missing basins, streams and aggregates 404; things that
  * exist already 409; a domain rule a command broke (a `DomainError`, whatever its code) 409 with its data; an
- * unreachable or closed store 503 (`indefinite: true` when a write may have landed). A statement the database
- * refused (`storage` without `connectionLost`) is 500: trying again would fail again. Anything else, including
+ * unreachable or closed store 503 (`indefinite: true` when a write may have landed), as is a refusal that
+ * may pass (`storage`, `transient`); another the database refused is 500: it would fail again. Anything else, including
  * a stored record that cannot be decoded (`event_decode`: the server's data, not the request, is at fault)
  * and a command with no handler, is 500.
  */
@@ -64,7 +64,6 @@ export function httpErrorOf(error: FencepostError): FencepostHttpError {
 
 function statusOf(error: FencepostError): number {
   if (error instanceof DomainError) return 409; // a business rule, whatever code the application gave it
-  if (error.code === 'storage' && (error as { connectionLost?: unknown }).connectionLost === false)
-    return 500;
+  if (error.code === 'storage' && (error as { transient?: unknown }).transient === false) return 500;
   return HTTP_STATUS_BY_CODE[error.code] ?? 500;
 }
