@@ -91,7 +91,11 @@ export interface ConnectOptions {
   basin?: string;
   /** Apply pending migrations on connect (default true). */
   migrate?: boolean;
-  /** How often trimmed records are deleted, in ms; 0 turns the background sweep off (default 30000). */
+  /**
+   * How often the background sweep runs, in ms; 0 turns it off (default 30000). Each run does a bounded share
+   * of the work (retention, deleteOnEmpty, deleting trimmed records) and the next goes on from there; a failed
+   * run is reported with one console.warn line per kind of failure, until a run succeeds again.
+   */
   sweepIntervalMs?: number;
   /**
    * How often a follower (or a waiting read) at the tail looks for new records when no notification woke it,
@@ -141,7 +145,7 @@ export class EventLog {
     this.#defaultBasin = defaultBasin;
     this.basins = new Basins(context);
     this.consumers = new Consumers(context, defaultBasin);
-    this.#sweeper = new Sweeper(context, timing.sweepIntervalMs);
+    this.#sweeper = new Sweeper(context, { intervalMs: timing.sweepIntervalMs });
     this.#closeTimeoutMs = timing.closeTimeoutMs;
   }
 
@@ -353,8 +357,9 @@ export class EventLog {
   }
 
   /**
-   * Deletes records below each stream's trim point now, instead of waiting for the background sweep.
-   * Returns how many were deleted.
+   * Sweeps now, all of it, instead of waiting for the background sweep: applies every stream's retention and
+   * deleteOnEmpty, then deletes records below each stream's trim point (after a background run in progress,
+   * if any). Returns how many records were deleted.
    *
    * @throws StorageError.
    */

@@ -24,6 +24,8 @@ const UNDO: Record<string, (schema: string) => string> = {
   '0008_parked_by_stream_id': (s) => `
     alter table "${s}".parked_records drop constraint parked_records_pkey,
       add primary key (basin, consumer, stream, seq_num);`,
+  '0009_streams_to_retain': (s) => `
+    drop index "${s}".streams_to_retain;`,
 };
 
 /** Undoes every applied migration named after `to`, newest first, and forgets it in the migrations table. */
