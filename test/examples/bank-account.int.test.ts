@@ -252,6 +252,28 @@ describe('bad requests', () => {
     });
   });
 
+  it('answers a body that is not JSON with 415 naming its content type, and does nothing', async () => {
+    const id = await open('Lee', 100);
+    for (const [path, type] of [
+      [`/accounts/${id}/deposit`, 'text/plain'],
+      [`/accounts/${id}/withdraw`, 'application/x-www-form-urlencoded'],
+      ['/transfers', 'text/plain;charset=UTF-8'],
+      ['/accounts', 'text/plain'],
+    ] as const) {
+      const response = await fetch(`${base}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': type },
+        body: JSON.stringify({ amount: 5, owner: 'Lee', from: id, to: 'other' }),
+      });
+      expect(response.status, path).toBe(415);
+      const body = (await response.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ code: 'unsupported_media_type' });
+      expect(body.message).toContain('application/json');
+      expect(body.message).toContain(JSON.stringify(type));
+    }
+    expect(await call('GET', `/accounts/${id}`)).toMatchObject({ body: { balance: 100, version: 2 } });
+  });
+
   it('answers unknown ids with 404', async () => {
     const missing = uniqueName('missing');
     for (const [method, path, body] of [
