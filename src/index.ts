@@ -50,6 +50,12 @@ export {
   type EventOfAggregate,
   type CommandOf,
 } from './aggregates/define-aggregate.js';
+export { AggregateRoot } from './aggregates/aggregate-root.js';
+export {
+  defineAggregateRoot,
+  type AggregateRootSpec,
+  type RootCommand,
+} from './aggregates/define-aggregate-root.js';
 export { EventCodec, EVENT_HEADERS } from './aggregates/event-codec.js';
 export type { RecordedEvent, EventEnvelope } from './aggregates/recorded-event.js';
 export {

@@ -179,10 +179,13 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     );
   }
 
-  /** The fold of `events` onto a state. */
+  /** The fold of `events` onto a state, which stays as it was (it may be shared: cached, or handed out). */
   evolveAll(state: State, events: readonly E[]): State {
-    let next = state;
-    for (const event of events) next = this.aggregate.evolve(next, event);
+    const [first, ...rest] = events;
+    if (first === undefined) return state;
+    // The first evolve makes a new state; the rest may change that one in place.
+    let next = this.aggregate.evolve(state, first);
+    for (const event of rest) next = this.aggregate.evolveOwned(next, event);
     return next;
   }
 
@@ -226,7 +229,7 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     stream: Stream,
     end: number | null,
   ): Promise<LoadedAggregate<State> & { from: number; streamId?: number }> {
-    const { codec, evolve, snapshots } = this.aggregate;
+    const { codec, evolveOwned: evolve, snapshots, fromSnapshot } = this.aggregate;
     const { basin, name } = stream;
     let state = this.aggregate.initialState();
     let from = 0;
@@ -247,7 +250,7 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
         const parsed = snapshots?.schema?.safeParse(head.snapshot.state);
         refused = parsed?.success === false;
         if (refused) return false;
-        state = (parsed ? parsed.data : head.snapshot.state) as State;
+        state = fromSnapshot(parsed ? parsed.data : head.snapshot.state);
         from = version = head.snapshot.version;
       }
       stop = end === null ? head.nextSeq : Math.min(end, head.nextSeq);

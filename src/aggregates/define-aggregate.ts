@@ -42,9 +42,18 @@ export interface AggregateDefinition<
   E extends AnyEvent = AnyEvent,
   Command = unknown,
 > extends Readonly<Required<Omit<AggregateSpec<State, E, Command>, 'snapshots'>>> {
-  readonly snapshots: SnapshotOptions<State> | undefined;
+  /** The snapshot options; `schema` checks the stored data, which {@link fromSnapshot} makes a state of. */
+  readonly snapshots: SnapshotOptions<unknown> | undefined;
   /** Encodes and decodes this aggregate's events. @internal */
   readonly codec: EventCodec<E>;
+  /**
+   * `evolve` for a state nothing else holds (a load's, fresh from `initialState` or a snapshot), which it may
+   * change in place and return: a class-style aggregate's loads apply events to one instance instead of
+   * copying it for each. `evolve` for a decider. @internal
+   */
+  readonly evolveOwned: (state: State, event: E) => State;
+  /** The state a stored snapshot's data (after `snapshots.schema`) stands for. @internal */
+  readonly fromSnapshot: (data: unknown) => State;
 }
 
 /** The state, event and command types of an aggregate definition. */
@@ -77,6 +86,20 @@ export function defineAggregate<
   Command,
   E extends AnyEvent = EventOf<Events[number]>,
 >(spec: AggregateSpec<State, E, Command> & { events: Events }): AggregateDefinition<State, E, Command> {
+  return buildDefinition(spec, {
+    evolveOwned: spec.evolve,
+    fromSnapshot: (data) => data as State,
+  });
+}
+
+/**
+ * Checks an aggregate's spec and freezes it into a definition, with the internal parts given (those of
+ * {@link defineAggregate}, or of a class-style aggregate). @internal
+ */
+export function buildDefinition<State, E extends AnyEvent, Command>(
+  spec: Omit<AggregateSpec<State, E, Command>, 'snapshots'> & { snapshots?: SnapshotOptions<unknown> },
+  internal: Pick<AggregateDefinition<State, E, Command>, 'evolveOwned' | 'fromSnapshot'>,
+): AggregateDefinition<State, E, Command> {
   const { name, snapshots } = spec;
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new InvalidArgumentError(
@@ -108,5 +131,6 @@ export function defineAggregate<
     streamName: spec.streamName ?? ((id: string) => `${name}-${id}`),
     snapshots,
     codec: new EventCodec<E>(spec.events),
+    ...internal,
   });
 }

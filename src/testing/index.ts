@@ -6,7 +6,7 @@
  * DeciderSpec.for(Account).given([...]).when(command).then([...]);
  * const testing = await createFencepostTestingModule({ imports: [AppModule] });
  */
-export { DeciderSpec, DeciderOutcome } from './decider-spec.js';
+export { DeciderSpec, DeciderOutcome, type ExpectedState } from './decider-spec.js';
 export {
   createFencepostTestingModule,
   type FencepostTestingModule,

@@ -8,6 +8,9 @@ import { Test } from '@nestjs/testing';
 import { describe, expect, it } from 'vitest';
 import { AggregateRepository, CommandHandler, defineAggregate, EventLog } from '../../src/index.js';
 import {
+  Command,
+  CommandBus,
+  CommandHandler as HandlesCommandOf,
   type CommandsOf,
   FencepostModule,
   getAggregateRepositoryToken,
@@ -17,6 +20,7 @@ import {
   type RepositoryOf,
 } from '../../src/nest/index.js';
 import { Account, accountSpec } from '../support/account.js';
+import { Accounts as RootAccounts, Account as RootAccount } from '../support/account-root.js';
 import { useTestDatabase } from '../support/database.js';
 import { uniqueName } from '../support/event-log.js';
 
@@ -29,6 +33,26 @@ class Teller {
     @InjectCommandHandler(Account) readonly commands: CommandsOf<typeof Account>,
     @InjectAggregateRepository(Account) readonly accounts: RepositoryOf<typeof Account>,
   ) {}
+}
+
+/** A command of the bus, handled on a class-style aggregate: its handler calls the instance's methods. */
+class DepositToRoot extends Command<{ balance: number; version: number }> {
+  constructor(
+    readonly accountId: string,
+    readonly amount: number,
+  ) {
+    super();
+  }
+}
+
+@HandlesCommandOf(DepositToRoot)
+class DepositToRootHandler {
+  constructor(@InjectCommandHandler(RootAccounts) readonly accounts: CommandsOf<typeof RootAccounts>) {}
+
+  async execute({ accountId, amount }: DepositToRoot) {
+    const { state, version } = await this.accounts.handle(accountId, (account) => account.deposit(amount));
+    return { balance: state.balance, version };
+  }
 }
 
 function root() {
@@ -62,6 +86,28 @@ describe('FencepostModule.forFeature', () => {
       // The same log as the root module's: the events are in account-<id>.
       const { records } = await module.get(EventLog).stream(`account-${id}`).read({ seqNum: 0 });
       expect(records).toHaveLength(2);
+    } finally {
+      await module.close();
+    }
+  });
+
+  it('takes a class-style aggregate (AggregateRoot) as it takes a decider', async () => {
+    const module = await Test.createTestingModule({
+      imports: [root(), FencepostModule.forFeature([RootAccounts])],
+      providers: [DepositToRootHandler],
+    }).compile();
+    await module.init();
+    try {
+      const id = uniqueName('root');
+      const commands = module.get<CommandsOf<typeof RootAccounts>>(getCommandHandlerToken(RootAccounts));
+      await commands.handle(id, (account) => account.open('Ada'), { expect: 'new' });
+      const bus = module.get(CommandBus);
+      expect(await bus.execute(new DepositToRoot(id, 40))).toEqual({ balance: 40, version: 2 });
+      const { state } = await module
+        .get<RepositoryOf<typeof RootAccounts>>(getAggregateRepositoryToken(RootAccounts))
+        .load(id);
+      expect(state).toBeInstanceOf(RootAccount);
+      expect(state).toMatchObject({ owner: 'Ada', balance: 40 });
     } finally {
       await module.close();
     }
