@@ -7,6 +7,7 @@ import type { AppendAck, AppendRecord } from '../log/types.js';
 import type { AggregateDefinition } from './define-aggregate.js';
 import type { AnyEvent } from './define-event.js';
 import type { EventEnvelope, RecordedEvent } from './recorded-event.js';
+import { snapshotDifference } from './snapshot-fidelity.js';
 import { SnapshotStore, type SnapshotKey } from './snapshot-store.js';
 import { EventReader, type EventHead, type EventRow } from './event-reader.js';
 import { eventIdOf } from './event-codec.js';
@@ -44,6 +45,8 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
   readonly aggregate: AggregateDefinition<State, E, Command>;
   readonly #snapshots: SnapshotStore | undefined;
   readonly #reader: EventReader;
+  /** Whether a state that no snapshot can hold was reported. */
+  #warnedSnapshot = false;
 
   constructor(log: EventLog, aggregate: AggregateDefinition<State, E, Command>) {
     this.#log = log;
@@ -78,9 +81,12 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     const snapshots = this.aggregate.snapshots;
     const { state, version, from, streamId } = await this.#replay(stream, null);
     if (snapshots && this.#snapshots && streamId !== undefined && version - from >= snapshots.every) {
-      await this.#snapshots
-        .write(streamId, this.#snapshotKey(snapshots.schemaVersion), { version, state })
-        .catch(() => undefined); // a snapshot is a cache: failing to store one fails no load
+      const json = this.#snapshotJson(state);
+      if (json !== undefined) {
+        await this.#snapshots
+          .write(streamId, this.#snapshotKey(snapshots.schemaVersion), { version, json })
+          .catch(() => undefined); // a snapshot is a cache: failing to store one fails no load
+      }
     }
     return { state, version };
   }
@@ -206,15 +212,52 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     if (!snapshots || !this.#snapshots) return;
     if (Math.floor(after / snapshots.every) === Math.floor(before / snapshots.every)) return;
     try {
+      const json = this.#snapshotJson(state());
+      if (json === undefined) return;
       const stream = this.stream(id);
       await this.#snapshots.writeAfterAppend(
         { basin: stream.basin, stream: stream.name, lastEventId },
         this.#snapshotKey(snapshots.schemaVersion),
-        { version: after, state: state() },
+        { version: after, json },
       );
     } catch {
       // the next load that replays `every` events takes one
     }
+  }
+
+  /**
+   * The state as a snapshot's JSON, or undefined when it would not load back as it is (read through JSON,
+   * `snapshots.schema` and the aggregate's `fromSnapshot`): a `Map` in it, say, would come back `{}`. Such a
+   * state is never stored (loads replay its events instead), and the first one is reported with console.warn.
+   */
+  #snapshotJson(state: State): string | undefined {
+    let difference: string | undefined;
+    let json: string | undefined;
+    try {
+      json = JSON.stringify(state);
+      if (json === undefined) difference = 'state';
+      else {
+        const parsed = this.aggregate.snapshots?.schema?.safeParse(JSON.parse(json)) ?? {
+          success: true,
+          data: JSON.parse(json) as unknown,
+        };
+        difference = parsed.success
+          ? snapshotDifference(state, this.aggregate.fromSnapshot(parsed.data))
+          : 'state (snapshots.schema refuses it)';
+      }
+    } catch (error) {
+      difference = `state (${error instanceof Error ? error.message : String(error)})`;
+    }
+    if (difference === undefined) return json;
+    if (!this.#warnedSnapshot) {
+      this.#warnedSnapshot = true;
+      console.warn(
+        `fencepost: aggregate ${this.aggregate.name}: no snapshot is stored, as its state would not load back as it is` +
+          ` from JSON (at ${difference}); loads replay the events instead. Keep the state to JSON data, or give` +
+          ` snapshots.schema that revives it (z.coerce.date(), say).`,
+      );
+    }
+    return undefined;
   }
 
   #snapshotKey(schemaVersion: number): SnapshotKey {

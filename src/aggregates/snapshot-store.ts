@@ -9,6 +9,12 @@ export interface Snapshot {
   state: unknown;
 }
 
+/** A snapshot to store: the version and the state as JSON text. */
+export interface SnapshotJson {
+  version: number;
+  json: string;
+}
+
 /**
  * Stores snapshots of aggregate states in Postgres, one per stream, aggregate and state schema version: the
  * newest one taken. Keyed by the stream's row, so a deleted and recreated stream never sees its predecessor's,
@@ -48,9 +54,9 @@ export class SnapshotStore {
    * Stores a snapshot of the stream whose row is `streamId` (as a read of its events found it) unless a newer
    * one is there; a stream deleted since fails the write on its key.
    *
-   * @throws StorageError; what JSON.stringify throws for a state JSON cannot hold.
+   * @throws StorageError.
    */
-  async write(streamId: number, key: SnapshotKey, snapshot: Snapshot): Promise<void> {
+  async write(streamId: number, key: SnapshotKey, snapshot: SnapshotJson): Promise<void> {
     await this.#run(this.#write, [streamId, ...keyValues(key, snapshot)]);
   }
 
@@ -62,7 +68,7 @@ export class SnapshotStore {
   async writeAfterAppend(
     append: { basin: string; stream: string; lastEventId: string },
     key: SnapshotKey,
-    snapshot: Snapshot,
+    snapshot: SnapshotJson,
   ): Promise<void> {
     const { basin, stream, lastEventId } = append;
     await this.#run(this.#writeAfterAppend, [basin, stream, lastEventId, ...keyValues(key, snapshot)]);
@@ -80,6 +86,6 @@ export interface SnapshotKey {
   schemaVersion: number;
 }
 
-function keyValues(key: SnapshotKey, snapshot: Snapshot): unknown[] {
-  return [key.aggregate, key.schemaVersion, snapshot.version, JSON.stringify(snapshot.state)];
+function keyValues(key: SnapshotKey, snapshot: SnapshotJson): unknown[] {
+  return [key.aggregate, key.schemaVersion, snapshot.version, snapshot.json];
 }
