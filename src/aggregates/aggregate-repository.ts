@@ -235,16 +235,10 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     let json: string | undefined;
     try {
       json = JSON.stringify(state);
+      const back = json === undefined ? undefined : this.#stateOfSnapshot(JSON.parse(json));
       if (json === undefined) difference = 'state';
-      else {
-        const parsed = this.aggregate.snapshots?.schema?.safeParse(JSON.parse(json)) ?? {
-          success: true,
-          data: JSON.parse(json) as unknown,
-        };
-        difference = parsed.success
-          ? snapshotDifference(state, this.aggregate.fromSnapshot(parsed.data))
-          : 'state (snapshots.schema refuses it)';
-      }
+      else if (!back) difference = 'state (snapshots.schema refuses it)';
+      else difference = snapshotDifference(state, back.state);
     } catch (error) {
       difference = `state (${error instanceof Error ? error.message : String(error)})`;
     }
@@ -260,6 +254,13 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     return undefined;
   }
 
+  /** The state a snapshot's stored data stands for; undefined when `snapshots.schema` refuses the data. */
+  #stateOfSnapshot(data: unknown): { state: State } | undefined {
+    const parsed = this.aggregate.snapshots?.schema?.safeParse(data);
+    if (parsed?.success === false) return undefined;
+    return { state: this.aggregate.fromSnapshot(parsed ? parsed.data : data) };
+  }
+
   #snapshotKey(schemaVersion: number): SnapshotKey {
     return { aggregate: this.aggregate.name, schemaVersion };
   }
@@ -272,7 +273,7 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     stream: Stream,
     end: number | null,
   ): Promise<LoadedAggregate<State> & { from: number; streamId?: number }> {
-    const { codec, evolveOwned: evolve, snapshots, fromSnapshot } = this.aggregate;
+    const { codec, evolveOwned: evolve, snapshots } = this.aggregate;
     const { basin, name } = stream;
     let state = this.aggregate.initialState();
     let from = 0;
@@ -290,10 +291,10 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     const start = (head: EventHead, snapshot: boolean): boolean => {
       if (snapshot && head.snapshot) {
         // The state is what the state schema makes of the stored JSON (dates revived, say), as a replay has it.
-        const parsed = snapshots?.schema?.safeParse(head.snapshot.state);
-        refused = parsed?.success === false;
-        if (refused) return false;
-        state = fromSnapshot(parsed ? parsed.data : head.snapshot.state);
+        const revived = this.#stateOfSnapshot(head.snapshot.state);
+        refused = revived === undefined;
+        if (!revived) return false;
+        state = revived.state;
         from = version = head.snapshot.version;
       }
       stop = end === null ? head.nextSeq : Math.min(end, head.nextSeq);
