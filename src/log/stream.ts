@@ -130,7 +130,7 @@ export class Stream {
 
   /**
    * Reads from a start to the tail (or to `count`, `bytes`, `until`), one record at a time, fetching pages
-   * of up to 2000 records; memory stays bounded by a page.
+   * of up to 2000 records; memory stays bounded by a page. It ends at the tail its last page saw.
    *
    * @throws (while iterating) as {@link read}, except that reaching the tail ends the iteration.
    * @example

@@ -3,8 +3,10 @@
  * `bytes`, `until`, and the unary caps of 1000 records and 1 MiB), `clamp`, `wait`, the 416 of S2
  * (RangeNotSatisfiableError with the tail), `checkTail()`, and read sessions.
  */
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import {
+  EventLog,
   InvalidArgumentError,
   RangeNotSatisfiableError,
   StreamNotFoundError,
@@ -456,6 +458,28 @@ describe('readSession', () => {
     const first = await collect(session);
     await stream.append([{ body: 'later' }]);
     expect(first.map((r) => r.seqNum)).toEqual([0, 1]);
+  });
+
+  it('ends at the tail its last page saw, without reading again: one read per page', async () => {
+    // A pool of the test's own, to count the reads: each page checks out a connection once.
+    const pool = new pg.Pool({ connectionString: fixture.connectionString, max: 2 });
+    const log = await EventLog.connect({ pool, migrate: false, sweepIntervalMs: 0 });
+    try {
+      const small = log.stream(uniqueName('read'));
+      await small.append(Array.from({ length: 5 }, (_, i) => ({ body: `r${i}` })));
+      const large = log.stream(uniqueName('read'));
+      for (let batch = 0; batch < 5; batch++) await large.append(sized(1_000, 10));
+      let reads = 0;
+      pool.on('acquire', () => reads++);
+      expect(await collect(small.readSession({ seqNum: 0 }))).toHaveLength(5);
+      expect(reads).toBe(1);
+      reads = 0;
+      expect(await collect(large.readSession({ seqNum: 0 }))).toHaveLength(5_000); // pages of 2000
+      expect(reads).toBe(3);
+    } finally {
+      await log.close();
+      await pool.end();
+    }
   });
 
   it('starting at the tail ends without records', async () => {
