@@ -10,7 +10,7 @@ import {
   InvalidArgumentError,
   SeqNumMismatchError,
 } from '../../src/index.js';
-import { Account, accountSpec } from '../support/account.js';
+import { Account, accountSpec, DatedAccountState } from '../support/account.js';
 import { rejectionOf } from '../support/assertions.js';
 import { uniqueName, uniqueSchema, useEventLog } from '../support/event-log.js';
 import { revertMigrations } from '../support/migrations.js';
@@ -405,12 +405,7 @@ describe('snapshots', () => {
       snapshots: {
         every: 10,
         schemaVersion: 1,
-        schema: z.object({
-          opened: z.boolean(),
-          owner: z.string(),
-          balance: z.number(),
-          since: z.coerce.date(),
-        }),
+        schema: DatedAccountState,
       },
     });
     const repository = new AggregateRepository(fixture.log, Stamped);

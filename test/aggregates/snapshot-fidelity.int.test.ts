@@ -3,10 +3,15 @@
  * a Date no schema revives, ...) is never stored, so no load starts from a misread state.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { z } from 'zod';
 import { AggregateRepository, AggregateRoot, defineAggregate, defineAggregateRoot } from '../../src/index.js';
 import { snapshotDifference } from '../../src/aggregates/snapshot-fidelity.js';
-import { AccountOpened, accountSpec, Deposited, type AccountEvent } from '../support/account.js';
+import {
+  AccountOpened,
+  accountSpec,
+  DatedAccountState,
+  Deposited,
+  type AccountEvent,
+} from '../support/account.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
 const fixture = useEventLog();
@@ -100,12 +105,7 @@ describe('snapshots of states JSON cannot hold', () => {
       snapshots: {
         every: 2,
         schemaVersion: 1,
-        schema: z.object({
-          opened: z.boolean(),
-          owner: z.string(),
-          balance: z.number(),
-          since: z.coerce.date(),
-        }),
+        schema: DatedAccountState,
       },
     });
     const Unrevived = defineAggregate({ ...spec, name: 'dated', snapshots: { every: 2, schemaVersion: 1 } });

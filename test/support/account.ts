@@ -31,6 +31,14 @@ export interface AccountState {
   balance: number;
 }
 
+/** The account's state with a `since` date, as a snapshot schema reads it back (the date revived). */
+export const DatedAccountState = z.object({
+  opened: z.boolean(),
+  owner: z.string(),
+  balance: z.number(),
+  since: z.coerce.date(),
+});
+
 export class InsufficientFunds extends DomainError {
   constructor(
     readonly balance: number,
