@@ -187,11 +187,11 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
 
   /** The fold of `events` onto a state, which stays as it was (it may be shared: cached, or handed out). */
   evolveAll(state: State, events: readonly E[]): State {
-    const [first, ...rest] = events;
-    if (first === undefined) return state;
     // The first evolve makes a new state; the rest may change that one in place.
-    let next = this.aggregate.evolve(state, first);
-    for (const event of rest) next = this.aggregate.evolveOwned(next, event);
+    let next = state;
+    for (let i = 0; i < events.length; i++) {
+      next = i === 0 ? this.aggregate.evolve(next, events[i]!) : this.aggregate.evolveOwned(next, events[i]!);
+    }
     return next;
   }
 
@@ -235,10 +235,11 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     let json: string | undefined;
     try {
       json = JSON.stringify(state);
-      const back = json === undefined ? undefined : this.#stateOfSnapshot(JSON.parse(json));
       if (json === undefined) difference = 'state';
-      else if (!back) difference = 'state (snapshots.schema refuses it)';
-      else difference = snapshotDifference(state, back.state);
+      else {
+        const back = this.#stateOfSnapshot(JSON.parse(json));
+        difference = back ? snapshotDifference(state, back.state) : 'state (snapshots.schema refuses it)';
+      }
     } catch (error) {
       difference = `state (${error instanceof Error ? error.message : String(error)})`;
     }

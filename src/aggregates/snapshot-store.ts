@@ -3,13 +3,7 @@ import { qualified } from '../db/schema-name.js';
 import { runQuery } from '../log/run-query.js';
 import { statementName } from '../log/statement-name.js';
 
-/** A stored snapshot: the state after the events below `version`. */
-export interface Snapshot {
-  version: number;
-  state: unknown;
-}
-
-/** A snapshot to store: the version and the state as JSON text. */
+/** A snapshot to store: the version (the state is after the events below it) and the state as JSON text. */
 export interface SnapshotJson {
   version: number;
   json: string;
