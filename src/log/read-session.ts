@@ -88,7 +88,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
         continue;
       }
     }
-    if (page.records.length === 0) {
+    if (page.count === 0) {
       start = { seqNum: page.start };
       const cutByUntil = page.start < page.tail.seqNum;
       if (!follow || cutByUntil) return;
@@ -98,7 +98,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
       try {
         page = await fetch(start, { count, bytes });
         if (page === undefined) continue;
-        if (page.records.length === 0) {
+        if (page.count === 0) {
           await waitFor(context.pollIntervalMs, signal, subscription.woken);
           continue;
         }
@@ -111,10 +111,10 @@ export async function* readSession<A extends ReadAs = 'string'>(
       ahead = fetch(next.start, next);
       ahead.catch(() => undefined); // awaited (and so thrown) only if the caller reads on
     }
-    for (let i = 0; i < page.records.length; i++) {
-      const record = page.records[i]!;
-      const size = page.sizes[i] ?? 0; // sizes come only when a bytes limit needs them
+    for (let i = 0; i < page.count; i++) {
+      const size = page.size(i); // sizes come only when a bytes limit needs them
       if (size > bytes && yielded > 0) return; // the first record is returned whatever its size
+      const record = page.record(i);
       yielded++;
       count--;
       bytes -= size;
@@ -124,8 +124,7 @@ export async function* readSession<A extends ReadAs = 'string'>(
     }
     // A read ends at the tail this page saw. One more look cost a round trip for nothing (for records
     // appended after this page was read, at best): 0.4–0.7 ms against 10 ms for a 10,000-record read here.
-    const last = page.records[page.records.length - 1];
-    if (!follow && last !== undefined && last.seqNum + 1 >= page.tail.seqNum) return;
+    if (!follow && page.end !== undefined && page.end >= page.tail.seqNum) return;
   }
 }
 
@@ -140,12 +139,12 @@ function readAhead(
   page: Page<string | Uint8Array>,
   left: { count: number; bytes: number },
 ): { start: Start; count: number; bytes: number } | undefined {
-  const last = page.records[page.records.length - 1];
-  if (last === undefined || last.seqNum + 1 >= page.tail.seqNum) return undefined;
-  if (page.records.length < Math.min(left.count, PAGE_RECORDS)) return undefined; // cut by bytes or until
+  const { end } = page;
+  if (end === undefined || end >= page.tail.seqNum) return undefined;
+  if (page.count < Math.min(left.count, PAGE_RECORDS)) return undefined; // cut by bytes or until
   let bytes = left.bytes;
-  for (const size of page.sizes) bytes -= size;
-  const count = left.count - page.records.length;
+  for (let i = 0; i < page.count; i++) bytes -= page.size(i);
+  const count = left.count - page.count;
   if (count <= 0 || bytes <= 0) return undefined;
-  return { start: { seqNum: last.seqNum + 1 }, count, bytes };
+  return { start: { seqNum: end }, count, bytes };
 }

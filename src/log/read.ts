@@ -25,8 +25,8 @@ export async function readUnary<A extends ReadAs = 'string'>(
   try {
     for (;;) {
       const page = await readPage(context, basin, stream, start, read, options.as);
-      if (page.records.length > 0) {
-        return { records: page.records, tail: page.tail } as ReadBatch<
+      if (page.count > 0) {
+        return { records: page.records(), tail: page.tail } as ReadBatch<
           A extends 'bytes' ? Uint8Array : string
         >;
       }

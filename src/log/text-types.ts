@@ -3,9 +3,9 @@ import { numericTypes } from './run-query.js';
 
 /*
  * Type parsers for reads: bytea decoded straight to what the caller asked for, strings or bytes, while rows
- * are parsed, and the header arrays (bytea[] and text[], names and values flattened) straight to
- * `[name, value]` pairs. The array parsers are specialised for what Postgres prints (see each), several times
- * faster than pg's general array parser.
+ * are parsed, and the header arrays (bytea[] and text[], names and values flattened) to `[name, value]` pairs,
+ * then or later (see LateHeaders). The array parsers are specialised for what Postgres prints (see each),
+ * several times faster than pg's general array parser.
  */
 
 type Parser = (value: string) => unknown;
@@ -82,17 +82,17 @@ function pairsOf<T>(flat: T[]): [T, T][] {
 
 function typeSet(
   element: (value: string) => unknown,
+  headersBytes: (value: string) => unknown,
   headersText: (value: string) => unknown,
 ): {
   getTypeParser(oid: number, format?: string): Parser;
 } {
-  const headers = byteaPairs(element);
   const fallback = pgLib.types.getTypeParser(OID.bytea) as Parser;
   return {
     getTypeParser(oid, format) {
       if (format === 'binary') return fallback;
       if (oid === OID.bytea) return element;
-      if (oid === OID.byteaArray) return headers;
+      if (oid === OID.byteaArray) return headersBytes;
       if (oid === OID.textArray) return headersText;
       return numericTypes.getTypeParser(oid, 'text');
     },
@@ -100,7 +100,33 @@ function typeSet(
 }
 
 /** bytea as UTF-8 strings (invalid bytes replaced), header arrays as pairs of strings, bigints as numbers. */
-export const textAsStrings = typeSet(utf8, reusingLast(textPairs(same)));
+export const textAsStrings = typeSet(utf8, byteaPairs(utf8), reusingLast(textPairs(same)));
 
 /** bytea as Buffers, header arrays as pairs of Buffers, bigints as numbers. */
-export const textAsBytes = typeSet(bytes, textPairs(encoded));
+export const textAsBytes = typeSet(bytes, byteaPairs(bytes), textPairs(encoded));
+
+/**
+ * For reads that keep their rows and make records later (see read-page.ts): the type parsers leave the header
+ * arrays as Postgres prints them, and `headers` makes the pairs, from the bytea[] or else the text[] column.
+ */
+export interface LateHeaders<T> {
+  types: { getTypeParser(oid: number, format?: string): Parser };
+  headers(bytes: string | null, text: string | null): [T, T][];
+}
+
+function lateHeaders<T>(
+  element: (value: string) => T,
+  fromBytes: (value: string) => [T, T][],
+  fromText: (value: string) => [T, T][],
+): LateHeaders<T> {
+  return {
+    types: typeSet(element, same, same),
+    headers: (bytes, text) => (bytes !== null ? fromBytes(bytes) : text !== null ? fromText(text) : []),
+  };
+}
+
+/** As {@link textAsStrings}, with the headers made late. */
+export const lateAsStrings = lateHeaders(utf8, byteaPairs(utf8), reusingLast(textPairs(same)));
+
+/** As {@link textAsBytes}, with the headers made late. */
+export const lateAsBytes = lateHeaders(bytes, byteaPairs(bytes), textPairs(encoded));
