@@ -61,6 +61,11 @@ export class Page<T extends string | Uint8Array> {
     return last === undefined ? undefined : last[0] + 1;
   }
 
+  /** The seqNum of the `index`th record. */
+  seqNum(index: number): number {
+    return this.#rows[index]![0];
+  }
+
   /** The `index`th record, made anew on each call. */
   record(index: number): SequencedRecord<T> {
     const [seqNum, timestamp, headers, headersText, body, text] = this.#rows[index]!;

@@ -25,16 +25,40 @@ export interface ReadSessionOptions<A extends ReadAs = 'string'> extends ReadSta
  * (a `transient` StorageError) with backoff from the next unread seqNum, so nothing is skipped or repeated;
  * any other error ends it, thrown.
  *
+ * The records of a page are handed out by {@link RecordIterator} without a generator step each (an async
+ * generator's yield cost 1.1 ms per 10,000 records here, a resolved promise 0.5 ms); {@link readPages} is
+ * the generator, one step per page.
+ *
  * @throws (while iterating) as `Stream.read`; ClosedError when the log closes during a read that does not
  *   follow.
  */
-export async function* readSession<A extends ReadAs = 'string'>(
+export function readSession<A extends ReadAs = 'string'>(
   context: LogContext,
   basin: string,
   stream: string,
   options: ReadSessionOptions<A>,
   follow: boolean,
-): AsyncGenerator<SequencedRecord<A extends 'bytes' ? Uint8Array : string>, void, undefined> {
+): AsyncIterableIterator<SequencedRecord<A extends 'bytes' ? Uint8Array : string>> {
+  const pages = readPages(context, basin, stream, options, follow);
+  return new RecordIterator(pages, options.signal) as AsyncIterableIterator<
+    SequencedRecord<A extends 'bytes' ? Uint8Array : string>
+  >;
+}
+
+/** The first `count` records of a page: what a session hands out of it. */
+interface Slice<T extends string | Uint8Array> {
+  page: Page<T>;
+  count: number;
+}
+
+/** The pages of a session (see {@link readSession}), each with how many of its records to hand out. */
+async function* readPages<A extends ReadAs>(
+  context: LogContext,
+  basin: string,
+  stream: string,
+  options: ReadSessionOptions<A>,
+  follow: boolean,
+): AsyncGenerator<Slice<A extends 'bytes' ? Buffer : string>, void, undefined> {
   let start: Start = checkStart(options);
   let count = options.count === undefined ? Infinity : nonNegativeInteger(options.count, 'count');
   let bytes = options.bytes === undefined ? Infinity : nonNegativeInteger(options.bytes, 'bytes');
@@ -111,17 +135,19 @@ export async function* readSession<A extends ReadAs = 'string'>(
       ahead = fetch(next.start, next);
       ahead.catch(() => undefined); // awaited (and so thrown) only if the caller reads on
     }
-    for (let i = 0; i < page.count; i++) {
-      const size = page.size(i); // sizes come only when a bytes limit needs them
-      if (size > bytes && yielded > 0) return; // the first record is returned whatever its size
-      const record = page.record(i);
+    let handed = 0;
+    for (; handed < page.count; handed++) {
+      const size = page.size(handed); // sizes come only when a bytes limit needs them
+      if (size > bytes && yielded > 0) break; // the first record is returned whatever its size
       yielded++;
       count--;
       bytes -= size;
-      start = { seqNum: record.seqNum + 1 };
-      yield record;
-      if (signal?.aborted) return;
     }
+    if (handed > 0) {
+      start = { seqNum: page.seqNum(handed - 1) + 1 };
+      yield { page, count: handed };
+    }
+    if (handed < page.count || signal?.aborted) return;
     // A read ends at the tail this page saw. One more look cost a round trip for nothing (for records
     // appended after this page was read, at best): 0.4–0.7 ms against 10 ms for a 10,000-record read here.
     if (!follow && page.end !== undefined && page.end >= page.tail.seqNum) return;
@@ -147,4 +173,62 @@ function readAhead(
   const count = left.count - page.count;
   if (count <= 0 || bytes <= 0) return undefined;
   return { start: { seqNum: end }, count, bytes };
+}
+
+/**
+ * Hands out the records of a session's pages: from the current page at once (a resolved promise, no generator
+ * step), from the next page once the current one is used up. An aborted signal ends it before the next record.
+ * `next` calls made before the last one settled wait their turn, as an async generator's do.
+ */
+class RecordIterator<T extends string | Uint8Array> implements AsyncIterableIterator<SequencedRecord<T>> {
+  readonly #pages: AsyncGenerator<Slice<T>, void, undefined>;
+  readonly #signal: AbortSignal | undefined;
+  #slice: Slice<T> | undefined;
+  #index = 0;
+  /** The step that fetches the next page, while one runs. */
+  #turning: Promise<IteratorResult<SequencedRecord<T>, undefined>> | undefined;
+
+  constructor(pages: AsyncGenerator<Slice<T>, void, undefined>, signal: AbortSignal | undefined) {
+    this.#pages = pages;
+    this.#signal = signal;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<SequencedRecord<T>, undefined>> {
+    if (this.#turning) {
+      const next = () => this.next();
+      return this.#turning.then(next, next);
+    }
+    const slice = this.#slice;
+    if (slice !== undefined && this.#index < slice.count && !this.#signal?.aborted) {
+      return Promise.resolve({ value: slice.page.record(this.#index++), done: false });
+    }
+    this.#slice = undefined;
+    const turning = this.#turn();
+    this.#turning = turning;
+    const settled = () => {
+      if (this.#turning === turning) this.#turning = undefined;
+    };
+    void turning.then(settled, settled);
+    return turning;
+  }
+
+  /** Ends the session: the page generator's `finally` blocks run, and a page read ahead is dropped. */
+  async return(): Promise<IteratorResult<SequencedRecord<T>, undefined>> {
+    this.#slice = undefined;
+    await this.#pages.return(undefined);
+    return { value: undefined, done: true };
+  }
+
+  async #turn(): Promise<IteratorResult<SequencedRecord<T>, undefined>> {
+    if (this.#signal?.aborted) return this.return();
+    const step = await this.#pages.next();
+    if (step.done) return { value: undefined, done: true };
+    this.#slice = step.value;
+    this.#index = 1;
+    return { value: step.value.page.record(0), done: false };
+  }
 }

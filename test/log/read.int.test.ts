@@ -534,6 +534,44 @@ describe('readSession', () => {
     expect([...record!.body]).toEqual([0xff, 0x00]);
   });
 
+  it('answers next() calls made at once in order, across pages, then says done', async () => {
+    const stream = freshStream();
+    for (let batch = 0; batch < 3; batch++) await stream.append(sized(1_000, 10));
+    const session = stream.readSession({ seqNum: 500 })[Symbol.asyncIterator]();
+    const steps = await Promise.all(Array.from({ length: 2_502 }, () => session.next()));
+    expect(steps.slice(0, 2_500).every((step, i) => !step.done && step.value.seqNum === 500 + i)).toBe(true);
+    expect(steps.slice(2_500).map((step) => step.done)).toEqual([true, true]);
+  });
+
+  it('ends before the next record once its signal aborts, also within a page', async () => {
+    const stream = await streamOf(10);
+    const controller = new AbortController();
+    const session = stream.readSession({ seqNum: 0, signal: controller.signal })[Symbol.asyncIterator]();
+    expect((await session.next()).value?.body).toBe('r0');
+    expect((await session.next()).value?.body).toBe('r1');
+    controller.abort();
+    expect(await session.next()).toEqual({ value: undefined, done: true });
+    expect(await session.next()).toEqual({ value: undefined, done: true });
+  });
+
+  it('gives each record its own headers, which its reader may change', async () => {
+    const stream = freshStream();
+    await stream.append(
+      Array.from({ length: 3 }, () => ({ body: 'x', headers: [['type', 'T']] as [string, string][] })),
+    );
+    const records = await collect(stream.readSession({ seqNum: 0 }));
+    records[0]!.headers[0]![1] = 'changed';
+    records[1]!.headers.push(['extra', 'y']);
+    expect(records.map((r) => r.headers)).toEqual([
+      [['type', 'changed']],
+      [
+        ['type', 'T'],
+        ['extra', 'y'],
+      ],
+      [['type', 'T']],
+    ]);
+  });
+
   it('rejects more than one start with InvalidArgumentError', async () => {
     const stream = await streamOf(2);
     await expect(collect(stream.readSession({ seqNum: 0, tailOffset: 1 }))).rejects.toBeInstanceOf(
