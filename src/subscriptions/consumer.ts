@@ -117,9 +117,9 @@ export class Consumer<DB> {
         ahead = undefined;
         if (page === undefined) continue;
         let moved: boolean;
-        if (page.records.length > 0) {
+        if (page.count > 0) {
           if (page.full) ahead = read(page.next).catch(() => undefined);
-          moved = await applyBatch(state, page.records, page.next);
+          moved = await applyBatch(state, page.records(), page.next);
         } else {
           // Nothing for the handler: the stored checkpoint moves over what the filter left out now and then.
           moved = await skip.passed(page.next);

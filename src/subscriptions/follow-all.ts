@@ -1,5 +1,6 @@
 import { assertOpen, type LogContext } from '../log/log-context.js';
 import { checkAs } from '../log/read-options.js';
+import { RecordIterator, type Slice } from '../log/record-iterator.js';
 import type { ReadAs } from '../log/types.js';
 import { parseCursor, START, type Position } from './cursor.js';
 import { checkFilter, type CheckedFilter } from './global-filter.js';
@@ -28,7 +29,9 @@ export function followAll<A extends ReadAs = 'string'>(
   const filter = checkFilter(options.filter);
   checkAs(options.as);
   assertOpen(context);
-  return follow(context, basin, after, filter, options);
+  return new RecordIterator(follow(context, basin, after, filter, options), options.signal) as AsyncIterable<
+    GlobalRecord<A extends 'bytes' ? Uint8Array : string>
+  >;
 }
 
 async function* follow<A extends ReadAs>(
@@ -37,7 +40,7 @@ async function* follow<A extends ReadAs>(
   start: Position,
   filter: CheckedFilter,
   options: FollowAllOptions<A>,
-): AsyncGenerator<GlobalRecord<A extends 'bytes' ? Uint8Array : string>, void, undefined> {
+): AsyncGenerator<Slice<GlobalRecord<A extends 'bytes' ? Buffer : string>>, void, undefined> {
   let after = start;
   const tail = new TailWaiter(context, tailWait(basin, options));
   try {
@@ -47,10 +50,8 @@ async function* follow<A extends ReadAs>(
       );
       if (page === undefined) continue;
       after = page.next;
-      for (const record of page.records) {
-        yield record;
-        if (options.signal?.aborted) return;
-      }
+      if (page.count > 0) yield { page, count: page.count };
+      if (options.signal?.aborted) return;
       await tail.settle(page);
     }
   } finally {

@@ -1,5 +1,5 @@
 import { scanQuery } from '../log/run-query.js';
-import { textAsBytes, textAsStrings } from '../log/text-types.js';
+import { lateAsBytes, lateAsStrings, type LateHeaders } from '../log/text-types.js';
 import { StorageError } from '../log/errors.js';
 import type { LogContext } from '../log/log-context.js';
 import type { ReadAs } from '../log/types.js';
@@ -10,28 +10,75 @@ import type { GlobalRecord } from './types.js';
 
 type Decoded<A extends ReadAs> = A extends 'bytes' ? Buffer : string;
 
+/** A row of the statement: the horizon's (no `streamId`) or a record's, with its header arrays as printed. */
 type Row<T> = [
   key: string,
   streamId: number | null,
   seqNum: number,
   stream: string,
   timestamp: number,
-  headers: [T, T][] | null,
-  headersText: [T, T][] | null,
+  headers: string | null,
+  headersText: string | null,
   body: T | null,
   text: string | null,
 ];
 
-/** A page of the global log, as the followers and consumers use it. */
-export interface GlobalPage<T extends string | Uint8Array> {
-  records: GlobalRecord<T>[];
+/**
+ * A page of the global log, as readers, followers and consumers use it. Like a stream read's page (see
+ * src/log/read-page.ts), it keeps the records' rows and makes each record when asked for it, so that a
+ * follower's records die young.
+ */
+export class GlobalPage<T extends string | Uint8Array> {
+  readonly #basin: string;
+  readonly #rows: Row<T>[];
+  readonly #decoding: LateHeaders<T>;
   /** Where the next page starts. */
-  next: Position;
-  horizon: string;
+  readonly next: Position;
+  readonly horizon: string;
   /** The page was cut by its limit: more records may be there below the horizon. */
-  full: boolean;
+  readonly full: boolean;
   /** Committed records (of some basin) wait at or above the horizon: it will move without a notification. */
-  pending: boolean;
+  readonly pending: boolean;
+
+  /** @internal */
+  constructor(
+    basin: string,
+    rows: Row<T>[],
+    decoding: LateHeaders<T>,
+    bounds: { next: Position; horizon: string; full: boolean; pending: boolean },
+  ) {
+    this.#basin = basin;
+    this.#rows = rows;
+    this.#decoding = decoding;
+    this.next = bounds.next;
+    this.horizon = bounds.horizon;
+    this.full = bounds.full;
+    this.pending = bounds.pending;
+  }
+
+  /** How many records the page holds. */
+  get count(): number {
+    return this.#rows.length;
+  }
+
+  /** The `index`th record, made anew on each call. */
+  record(index: number): GlobalRecord<T> {
+    const [key, streamId, seqNum, stream, timestamp, headers, headersText, body, text] = this.#rows[index]!;
+    return {
+      basin: this.#basin,
+      stream,
+      seqNum,
+      timestamp,
+      headers: this.#decoding.headers(headers, headersText),
+      body: (text ?? body) as T,
+      cursor: encodeCursor({ key, streamId: streamId!, seqNum }),
+    };
+  }
+
+  /** Every record of the page. */
+  records(): GlobalRecord<T>[] {
+    return this.#rows.map((_, index) => this.record(index));
+  }
 }
 
 const statements = new WeakMap<LogContext, Map<string, { name: string; text: string }>>();
@@ -50,41 +97,32 @@ export async function readAllPage<A extends ReadAs>(
   filter: CheckedFilter,
   as?: A,
 ): Promise<GlobalPage<Decoded<A>>> {
+  const decoding = (as === 'bytes' ? lateAsBytes : lateAsStrings) as LateHeaders<Decoded<A>>;
   let horizon: string | undefined;
   let pending = false;
-  const records: GlobalRecord<Decoded<A>>[] = [];
+  const rows: Row<Decoded<A>>[] = [];
   let last: Position = after;
-  // Each row becomes its record as it is parsed: the rows themselves are never kept (less for the GC to copy).
-  const take = ([key, streamId, seqNum, stream, timestamp, headers, headersText, body, text]: Row<
-    Decoded<A>
-  >) => {
+  const take = (row: Row<Decoded<A>>) => {
+    const [key, streamId, seqNum] = row;
     if (streamId === null) {
       horizon = key;
       pending = seqNum > 0;
       return;
     }
     last = { key, streamId, seqNum };
-    records.push({
-      basin,
-      stream,
-      seqNum,
-      timestamp,
-      headers: headers ?? headersText ?? [],
-      body: (text ?? body) as Decoded<A>,
-      cursor: encodeCursor(last),
-    });
+    rows.push(row);
   };
   await scanQuery<Row<Decoded<A>>>(
     context.pool,
     { ...statement(context, filter), values: readAllParameters(basin, after, limit, as !== 'bytes', filter) },
     take,
-    { types: as === 'bytes' ? textAsBytes : textAsStrings, rowMode: 'array' },
+    { types: decoding.types, rowMode: 'array' },
   );
   if (horizon === undefined) throw new StorageError('the global read returned no horizon');
-  const full = records.length >= limit;
+  const full = rows.length >= limit;
   // Not full: nothing below the horizon is left after `last`, so the next read may start at the horizon.
   const next = full || BigInt(horizon) <= BigInt(last.key) ? last : before(horizon);
-  return { records, next, horizon, full, pending };
+  return new GlobalPage(basin, rows, decoding, { next, horizon, full, pending });
 }
 
 function statement(context: LogContext, filter: CheckedFilter): { name: string; text: string } {

@@ -27,7 +27,7 @@ export async function readAll<A extends ReadAs = 'string'>(
   checkAs(options.as);
   assertOpen(context);
   const page = await readAllPage(context, basin, after, count, filter, options.as);
-  return { records: page.records, cursor: encodeCursor(page.next), horizon: page.horizon };
+  return { records: page.records(), cursor: encodeCursor(page.next), horizon: page.horizon };
 }
 
 function checkCount(count: unknown): number {

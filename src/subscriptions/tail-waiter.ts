@@ -101,7 +101,7 @@ export class TailWaiter {
       this.#horizonSince = Date.now();
       this.#heldPollMs = 0;
     }
-    if (page.records.length > 0) {
+    if (page.count > 0) {
       this.#heldPollMs = 0;
       this.#recordsAt = Date.now();
       this.#release?.();

@@ -36,6 +36,18 @@ async function basinMarked(): Promise<void> {
 }
 
 describe('followAll', () => {
+  it('hands out a page in order to next() calls made at once, and ends before the next record on abort', async () => {
+    const prefix = uniqueName('page');
+    await fixture.log.stream(`${prefix}-a`).append(Array.from({ length: 5 }, (_, i) => ({ body: `r${i}` })));
+    const controller = new AbortController();
+    const follow = fixture.log.followAll({ filter: { streamPrefix: prefix }, signal: controller.signal });
+    const records = follow[Symbol.asyncIterator]();
+    const first = await Promise.all([records.next(), records.next(), records.next()]);
+    expect(first.map((step) => step.value?.body)).toEqual(['r0', 'r1', 'r2']);
+    controller.abort();
+    expect(await records.next()).toEqual({ value: undefined, done: true });
+  });
+
   it('delivers appends from another pool (process): polling while busy, by NOTIFY once idle, new streams too', async () => {
     const prefix = uniqueName('wake');
     // Polling once a minute when idle: only a notification can deliver the idle-time appends below.
