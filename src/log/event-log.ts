@@ -53,6 +53,7 @@ const connectOptionsSchema = z
     pool: z.instanceof(pg.Pool).optional(),
     max: z.number().int().positive().optional(),
     idleTimeoutMillis: z.number().int().nonnegative().optional(),
+    connectionTimeoutMillis: z.number().int().nonnegative().optional(),
     schema: z.string().optional(),
     basin: z.string().optional(),
     migrate: z.boolean().optional(),
@@ -85,6 +86,14 @@ export interface ConnectOptions {
    * 0.6 ms). So a pool that closes connections after 10 s pays that again after every lull.
    */
   idleTimeoutMillis?: number;
+  /**
+   * When fencepost makes the pool: how long an operation waits for a connection, in ms, whether the pool is
+   * opening one or all are in use; past it, the operation fails with a definite `StorageError` (nothing
+   * written; `connectionLost`, so worth a retry). 0 waits forever, as pg does by default (default 30000). An
+   * unreachable server, or one that accepts connections and never answers, then fails appends and reads
+   * instead of leaving them waiting.
+   */
+  connectionTimeoutMillis?: number;
   /** The Postgres schema holding fencepost's tables (default `fencepost`). */
   schema?: string;
   /** The basin `log.stream()` uses (default `default-basin`). */
@@ -170,12 +179,12 @@ export class EventLog {
     if (!options.pool && !connectionString) {
       throw new InvalidArgumentError('EventLog.connect needs a connectionString, a pool, or DATABASE_URL');
     }
-    const poolSettings = (['max', 'idleTimeoutMillis'] as const)
+    const poolSettings = (['max', 'idleTimeoutMillis', 'connectionTimeoutMillis'] as const)
       .filter((key) => options[key] !== undefined)
       .map((key) => `${key} ${options[key]}`);
     if (options.pool && poolSettings.length > 0) {
       throw new InvalidArgumentError(
-        `EventLog.connect: max and idleTimeoutMillis configure the pool fencepost makes; with a pool given, set them on that pool (got ${poolSettings.join(', ')})`,
+        `EventLog.connect: max, idleTimeoutMillis and connectionTimeoutMillis configure the pool fencepost makes; with a pool given, set them on that pool (got ${poolSettings.join(', ')})`,
       );
     }
     const pool =
@@ -184,6 +193,7 @@ export class EventLog {
         ...sessionConfig(connectionString!),
         max: options.max ?? 10,
         idleTimeoutMillis: options.idleTimeoutMillis ?? DEFAULT_IDLE_TIMEOUT_MS,
+        connectionTimeoutMillis: options.connectionTimeoutMillis ?? DEFAULT_CONNECTION_TIMEOUT_MS,
       });
     if (!options.pool) pool.on('error', () => undefined); // an idle client's lost connection is replaced on demand
     const state = new LogState();
@@ -435,6 +445,8 @@ function statements(schema: string): Statements {
 
 /** How long a connection of a pool fencepost makes may sit idle (see `ConnectOptions.idleTimeoutMillis`). */
 const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
+/** How long an operation waits for a pooled connection (see `ConnectOptions.connectionTimeoutMillis`). */
+const DEFAULT_CONNECTION_TIMEOUT_MS = 30_000;
 /** How long `close()` lets statements in flight run on (see `ConnectOptions.closeTimeoutMs`). */
 const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
