@@ -99,11 +99,28 @@ function typeSet(
   };
 }
 
-/** bytea as UTF-8 strings (invalid bytes replaced), header arrays as pairs of strings, bigints as numbers. */
-export const textAsStrings = typeSet(utf8, byteaPairs(utf8), reusingLast(textPairs(same)));
+/** How a read decodes: bodies (bytea) by `element`, header arrays (bytea[] and text[]) to pairs. */
+interface Decoding<T> {
+  element: (value: string) => T;
+  fromBytes: (value: string) => [T, T][];
+  fromText: (value: string) => [T, T][];
+}
 
-/** bytea as Buffers, header arrays as pairs of Buffers, bigints as numbers. */
-export const textAsBytes = typeSet(bytes, byteaPairs(bytes), textPairs(encoded));
+/** UTF-8 strings, invalid bytes replaced. */
+const STRINGS: Decoding<string> = {
+  element: utf8,
+  fromBytes: byteaPairs(utf8),
+  fromText: reusingLast(textPairs(same)),
+};
+
+const BYTES: Decoding<Buffer> = {
+  element: bytes,
+  fromBytes: byteaPairs(bytes),
+  fromText: textPairs(encoded),
+};
+
+/** bytea as UTF-8 strings (invalid bytes replaced), header arrays as pairs of strings, bigints as numbers. */
+export const textAsStrings = typeSet(STRINGS.element, STRINGS.fromBytes, STRINGS.fromText);
 
 /**
  * For reads that keep their rows and make records later (see read-page.ts): the type parsers leave the header
@@ -114,19 +131,15 @@ export interface LateHeaders<T> {
   headers(bytes: string | null, text: string | null): [T, T][];
 }
 
-function lateHeaders<T>(
-  element: (value: string) => T,
-  fromBytes: (value: string) => [T, T][],
-  fromText: (value: string) => [T, T][],
-): LateHeaders<T> {
+function lateHeaders<T>({ element, fromBytes, fromText }: Decoding<T>): LateHeaders<T> {
   return {
     types: typeSet(element, same, same),
     headers: (bytes, text) => (bytes !== null ? fromBytes(bytes) : text !== null ? fromText(text) : []),
   };
 }
 
-/** As {@link textAsStrings}, with the headers made late. */
-export const lateAsStrings = lateHeaders(utf8, byteaPairs(utf8), reusingLast(textPairs(same)));
+/** Bodies and headers as strings, the headers made late. */
+export const lateAsStrings = lateHeaders(STRINGS);
 
-/** As {@link textAsBytes}, with the headers made late. */
-export const lateAsBytes = lateHeaders(bytes, byteaPairs(bytes), textPairs(encoded));
+/** Bodies and headers as Buffers, the headers made late. */
+export const lateAsBytes = lateHeaders(BYTES);
