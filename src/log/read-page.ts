@@ -1,6 +1,7 @@
 import { lateAsBytes, lateAsStrings, type LateHeaders } from './text-types.js';
 import { BasinNotFoundError, StorageError, StreamNotFoundError } from './errors.js';
 import type { LogContext } from './log-context.js';
+import { RowPage } from './row-page.js';
 import type { Start } from './read-options.js';
 import { runQuery, scanQuery } from './run-query.js';
 import { withStorageErrors } from './with-storage-errors.js';
@@ -24,19 +25,8 @@ type ReadRow<T> = [
   size: number | null,
 ];
 
-/**
- * One page of a read. It keeps the records' rows (bodies decoded as asked, header arrays as Postgres prints
- * them) and makes each record, headers included, when it is asked for: a session hands its records out one at
- * a time, and a record made then dies young when its reader drops it. Made up front, a page's records all
- * lived until the reader reached the last of them, so many survived each young-generation collection that V8
- * began allocating them in the old generation (allocation-site pretenuring), where each had to wait for a
- * full collection. Measured on a 10,000-record readSession in pages of 2,000, medians of 30: 26-30 ms made up
- * front, 16-18 ms made on demand, 14-15 ms with the headers made on demand too (100-byte bodies); 57-60 ms
- * against 24-25 ms with 1 KB bodies. Node's `--no-allocation-site-pretenuring` gave the same gain alone.
- */
-export class Page<T extends string | Uint8Array> {
-  readonly #rows: ReadRow<T>[];
-  readonly #decoding: LateHeaders<T>;
+/** One page of a stream's read (see {@link RowPage}). */
+export class Page<T extends string | Uint8Array> extends RowPage<ReadRow<T>, SequencedRecord<T>, T> {
   /** The stream's tail when the page was read. */
   readonly tail: StreamPosition;
   /** Where the read started: the requested start, raised to the trim point. */
@@ -44,47 +34,30 @@ export class Page<T extends string | Uint8Array> {
 
   /** @internal */
   constructor(rows: ReadRow<T>[], decoding: LateHeaders<T>, tail: StreamPosition, start: number) {
-    this.#rows = rows;
-    this.#decoding = decoding;
+    super(rows, decoding);
     this.tail = tail;
     this.start = start;
   }
 
-  /** How many records the page holds. */
-  get count(): number {
-    return this.#rows.length;
-  }
-
   /** The seqNum after the page's last record, or undefined when the page is empty. */
   get end(): number | undefined {
-    const last = this.#rows[this.#rows.length - 1];
+    const last = this.rows[this.rows.length - 1];
     return last === undefined ? undefined : last[0] + 1;
   }
 
-  /** The seqNum of the `index`th record. */
-  seqNum(index: number): number {
-    return this.#rows[index]![0];
-  }
-
-  /** The `index`th record, made anew on each call. */
   record(index: number): SequencedRecord<T> {
-    const [seqNum, timestamp, headers, headersText, body, text] = this.#rows[index]!;
+    const [seqNum, timestamp, headers, headersText, body, text] = this.rows[index]!;
     return {
       seqNum,
       timestamp,
-      headers: this.#decoding.headers(headers, headersText),
+      headers: this.decoding.headers(headers, headersText),
       body: (text ?? body) as T,
     };
   }
 
-  /** Every record of the page. */
-  records(): SequencedRecord<T>[] {
-    return this.#rows.map((_, index) => this.record(index));
-  }
-
   /** The metered size of the `index`th record, when the read asked for sizes; else 0. */
   size(index: number): number {
-    return this.#rows[index]![7] ?? 0;
+    return this.rows[index]![7] ?? 0;
   }
 }
 

@@ -136,14 +136,13 @@ async function* readPages<A extends ReadAs>(
       count--;
       bytes -= size;
     }
-    if (handed > 0) {
-      start = { seqNum: page.seqNum(handed - 1) + 1 };
-      yield { page, count: handed };
-    }
+    if (handed > 0) yield { page, count: handed };
     if (handed < page.count || signal?.aborted) return;
+    const end = page.end!; // the page holds records
+    start = { seqNum: end };
     // A read ends at the tail this page saw. One more look cost a round trip for nothing (for records
     // appended after this page was read, at best): 0.4–0.7 ms against 10 ms for a 10,000-record read here.
-    if (!follow && page.end !== undefined && page.end >= page.tail.seqNum) return;
+    if (!follow && end >= page.tail.seqNum) return;
   }
 }
 

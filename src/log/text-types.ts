@@ -123,7 +123,7 @@ const BYTES: Decoding<Buffer> = {
 export const textAsStrings = typeSet(STRINGS.element, STRINGS.fromBytes, STRINGS.fromText);
 
 /**
- * For reads that keep their rows and make records later (see read-page.ts): the type parsers leave the header
+ * For reads that keep their rows and make records later (see row-page.ts): the type parsers leave the header
  * arrays as Postgres prints them, and `headers` makes the pairs, from the bytea[] or else the text[] column.
  */
 export interface LateHeaders<T> {

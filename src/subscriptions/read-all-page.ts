@@ -1,6 +1,7 @@
 import { scanQuery } from '../log/run-query.js';
 import { lateAsBytes, lateAsStrings, type LateHeaders } from '../log/text-types.js';
 import { StorageError } from '../log/errors.js';
+import { RowPage } from '../log/row-page.js';
 import type { LogContext } from '../log/log-context.js';
 import type { ReadAs } from '../log/types.js';
 import { before, encodeCursor, type Position } from './cursor.js';
@@ -23,15 +24,9 @@ type Row<T> = [
   text: string | null,
 ];
 
-/**
- * A page of the global log, as readers, followers and consumers use it. Like a stream read's page (see
- * src/log/read-page.ts), it keeps the records' rows and makes each record when asked for it, so that a
- * follower's records die young.
- */
-export class GlobalPage<T extends string | Uint8Array> {
+/** A page of the global log, as readers, followers and consumers use it (see {@link RowPage}). */
+export class GlobalPage<T extends string | Uint8Array> extends RowPage<Row<T>, GlobalRecord<T>, T> {
   readonly #basin: string;
-  readonly #rows: Row<T>[];
-  readonly #decoding: LateHeaders<T>;
   /** Where the next page starts. */
   readonly next: Position;
   readonly horizon: string;
@@ -47,37 +42,25 @@ export class GlobalPage<T extends string | Uint8Array> {
     decoding: LateHeaders<T>,
     bounds: { next: Position; horizon: string; full: boolean; pending: boolean },
   ) {
+    super(rows, decoding);
     this.#basin = basin;
-    this.#rows = rows;
-    this.#decoding = decoding;
     this.next = bounds.next;
     this.horizon = bounds.horizon;
     this.full = bounds.full;
     this.pending = bounds.pending;
   }
 
-  /** How many records the page holds. */
-  get count(): number {
-    return this.#rows.length;
-  }
-
-  /** The `index`th record, made anew on each call. */
   record(index: number): GlobalRecord<T> {
-    const [key, streamId, seqNum, stream, timestamp, headers, headersText, body, text] = this.#rows[index]!;
+    const [key, streamId, seqNum, stream, timestamp, headers, headersText, body, text] = this.rows[index]!;
     return {
       basin: this.#basin,
       stream,
       seqNum,
       timestamp,
-      headers: this.#decoding.headers(headers, headersText),
+      headers: this.decoding.headers(headers, headersText),
       body: (text ?? body) as T,
       cursor: encodeCursor({ key, streamId: streamId!, seqNum }),
     };
-  }
-
-  /** Every record of the page. */
-  records(): GlobalRecord<T>[] {
-    return this.#rows.map((_, index) => this.record(index));
   }
 }
 
