@@ -187,11 +187,10 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
 
   /** The fold of `events` onto a state, which stays as it was (it may be shared: cached, or handed out). */
   evolveAll(state: State, events: readonly E[]): State {
+    if (events.length === 0) return state;
     // The first evolve makes a new state; the rest may change that one in place.
-    let next = state;
-    for (let i = 0; i < events.length; i++) {
-      next = i === 0 ? this.aggregate.evolve(next, events[i]!) : this.aggregate.evolveOwned(next, events[i]!);
-    }
+    let next = this.aggregate.evolve(state, events[0]!);
+    for (let i = 1; i < events.length; i++) next = this.aggregate.evolveOwned(next, events[i]!);
     return next;
   }
 
