@@ -48,6 +48,19 @@ describe('followAll', () => {
     expect(await records.next()).toEqual({ value: undefined, done: true });
   });
 
+  it('ends when its reader leaves a page early: the follow itself is closed, not just left', async () => {
+    const prefix = uniqueName('leave');
+    await fixture.log.stream(`${prefix}-a`).append(Array.from({ length: 5 }, (_, i) => ({ body: `r${i}` })));
+    const follow = fixture.log.followAll({ filter: { streamPrefix: prefix } }); // no signal: only leaving ends it
+    const seen: string[] = [];
+    for await (const record of follow) {
+      seen.push(record.body);
+      if (seen.length === 2) break;
+    }
+    expect(seen).toEqual(['r0', 'r1']);
+    expect(await follow[Symbol.asyncIterator]().next()).toEqual({ value: undefined, done: true });
+  });
+
   it('delivers appends from another pool (process): polling while busy, by NOTIFY once idle, new streams too', async () => {
     const prefix = uniqueName('wake');
     // Polling once a minute when idle: only a notification can deliver the idle-time appends below.
