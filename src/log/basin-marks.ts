@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { qualified } from '../db/schema-name.js';
+import { afterTurn } from './after-turn.js';
 import { statementName } from './statement-name.js';
 
 /** How long a looked-up answer stands (ms). */
@@ -29,8 +30,8 @@ interface Answer {
  * it setting up and tearing down its plan nodes, which every execution does. So this looks the marks up by
  * a statement of its own, at most every 50 ms while appends come, for the basins appended to whose answers
  * have grown old, and answers from the last lookup meanwhile. A basin never looked up, or whose answer is too
- * old (appends resumed after a pause), counts as watched: the append notifies, and the lookup starts.
- * Internal.
+ * old (appends resumed after a pause), counts as watched: the append notifies, and the lookup starts when
+ * the append's turn is over (see after-turn.ts). Internal.
  */
 export class BasinMarks {
   readonly #pool: pg.Pool;
@@ -55,7 +56,7 @@ export class BasinMarks {
     const age = answer ? performance.now() - answer.at : Infinity;
     if (age < FRESH_MS) return answer!.watched;
     this.#wanted.add(basin);
-    this.#looking ??= this.#lookUp().finally(() => (this.#looking = undefined));
+    this.#looking ??= afterTurn(() => this.#lookUp()).finally(() => (this.#looking = undefined));
     return age < FRESH_MS + GRACE_MS ? answer!.watched : true;
   }
 

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { afterTurn } from './after-turn.js';
 import { BasinMarks } from './basin-marks.js';
 import { statementName } from './statement-name.js';
 import { notifyChannel } from './statement-parts.js';
@@ -17,9 +18,10 @@ const MIN_GAP_MS = 5;
  * flush, so every notifying transaction commits one after another (measured: 16-in-flight appends at two
  * thirds of their speed, and the slowest 1% of appends at 1,000/s waiting 18–47 ms instead of 5). So the
  * append statement only says whether a follower watches the stream, and this process notifies after the
- * commit, by a statement of its own: the first at once, then, while appends keep coming, one at most every
- * 5 ms, each carrying every stream id that arrived since the one before (`id,id,…`). Each costs a round trip
- * and server time: one per append cost 16-in-flight appends about 10% of their speed (measured).
+ * commit, by a statement of its own: the first when the append's turn is over (see after-turn.ts), then,
+ * while appends keep coming, one at most every 5 ms, each carrying every stream id that arrived since the one
+ * before (`id,id,…`). Each costs a round trip and server time: one per append cost 16-in-flight appends about
+ * 10% of their speed (measured).
  *
  * A notification is only a wake-up: followers read by cursor and also poll, so one lost to a crash between
  * the commit and the notification (or to a failed send) delays followers in other processes by at most
@@ -48,7 +50,7 @@ export class Notifier {
   appended(basin: string, streamId: number, streamWatched: boolean): void {
     if (!streamWatched && !this.#marks.watched(basin)) return;
     this.#pending.add(streamId);
-    this.#sending ??= this.#send().finally(() => (this.#sending = undefined));
+    this.#sending ??= afterTurn(() => this.#send()).finally(() => (this.#sending = undefined));
   }
 
   /** Waits until the notifications asked for so far were sent (or failed), and the marks' lookup ended. */
