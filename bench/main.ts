@@ -135,10 +135,14 @@ async function main(): Promise<number> {
     }
     const systems = options.systems.filter((s) => workers.has(s));
 
+    // Outside --quick, each measured run follows an untimed run of the same workload by the same system, so that
+    // no system is timed just after idling while the others ran (see "How it measures" in bench/README.md).
+    const paired = !options.quick;
     const runOne = async (round: number, workload: RoundWorkload, system: SystemName, p = params) => {
       const worker = workers.get(system);
       if (!worker?.alive) return undefined;
       if (!worker.workloads.includes(workload)) return null;
+      if (paired && round > 0) await worker.run(workload, p, { prefix: `r${round}-untimed` }, runTimeoutMs);
       await db.checkpoint();
       return worker.run(workload, p, { prefix: `r${round}` }, runTimeoutMs);
     };
