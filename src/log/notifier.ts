@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { afterTurn } from './after-turn.js';
 import { BasinMarks } from './basin-marks.js';
@@ -60,10 +61,11 @@ export class Notifier {
   }
 
   async #send(): Promise<void> {
-    let sentAt = 0;
+    let sentAt = -Infinity; // the first goes at once
     while (this.#pending.size > 0) {
       const gap = sentAt + MIN_GAP_MS - performance.now();
-      if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
+      // The timers of `node:timers`, which fake timers leave alone (see after-turn.ts): `close()` waits for this.
+      if (gap > 0) await sleep(gap);
       sentAt = performance.now();
       const ids = [...this.#pending];
       this.#pending.clear();

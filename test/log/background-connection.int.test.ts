@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { EventLog } from '../../src/index.js';
 import { contextOf } from '../../src/log/log-context.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
@@ -73,6 +73,24 @@ describe("the append path's background statements", () => {
     } finally {
       await log.close();
       await pool.end();
+    }
+  });
+});
+
+describe('under fake timers', () => {
+  // Test suites fake setImmediate, setTimeout and performance.now() (vitest's fake timers do by default);
+  // the append path's background statements must still run, or `close()` would wait for them forever
+  // (it did: the first notification waited 5 ms by a faked clock and timer).
+  it('an append notifies and looks up its basin, and close() returns', async () => {
+    const log = await fixture.connect();
+    vi.useFakeTimers();
+    try {
+      const stream = log.stream(uniqueName('fake-timers'));
+      await stream.append([{ body: 'a' }]);
+      await contextOf(log).notifier.flush();
+      await log.close();
+    } finally {
+      vi.useRealTimers();
     }
   });
 });
