@@ -1,4 +1,4 @@
-import { setImmediate } from 'node:timers';
+import { setImmediate } from 'node:timers/promises';
 
 /**
  * Runs `task` once the current turn is over: after the callbacks and promise continuations already due
@@ -9,10 +9,10 @@ import { setImmediate } from 'node:timers';
  * the switch and 60–100 µs more for each of the next fifty, against 300 µs). Waiting for the turn to end lets
  * the caller's next append check its connection out first; the background statement gets another.
  *
- * `setImmediate` comes from `node:timers`, not the global one, which test suites' fake timers replace (vitest's
+ * `setImmediate` comes from `node:timers/promises`, not the global one, which test suites' fake timers replace (vitest's
  * and Jest's do by default): with the global one, an application's tests on fake timers would never see these
  * statements run, and `close()`, which waits for them, would not return.
  */
 export function afterTurn<T>(task: () => Promise<T>): Promise<T> {
-  return new Promise<void>((resolve) => setImmediate(resolve)).then(task);
+  return setImmediate().then(task);
 }

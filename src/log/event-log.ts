@@ -179,12 +179,12 @@ export class EventLog {
     if (!options.pool && !connectionString) {
       throw new InvalidArgumentError('EventLog.connect needs a connectionString, a pool, or DATABASE_URL');
     }
-    const poolSettings = (['max', 'idleTimeoutMillis', 'connectionTimeoutMillis'] as const)
-      .filter((key) => options[key] !== undefined)
-      .map((key) => `${key} ${options[key]}`);
+    const poolSettings = POOL_SETTINGS.filter((key) => options[key] !== undefined).map(
+      (key) => `${key} ${options[key]}`,
+    );
     if (options.pool && poolSettings.length > 0) {
       throw new InvalidArgumentError(
-        `EventLog.connect: max, idleTimeoutMillis and connectionTimeoutMillis configure the pool fencepost makes; with a pool given, set them on that pool (got ${poolSettings.join(', ')})`,
+        `EventLog.connect: ${POOL_SETTINGS.slice(0, -1).join(', ')} and ${POOL_SETTINGS.at(-1)} configure the pool fencepost makes; with a pool given, set them on that pool (got ${poolSettings.join(', ')})`,
       );
     }
     const pool =
@@ -443,6 +443,8 @@ function statements(schema: string): Statements {
   };
 }
 
+/** The options that configure the pool fencepost makes, refused alongside a pool of the caller's. */
+const POOL_SETTINGS = ['max', 'idleTimeoutMillis', 'connectionTimeoutMillis'] as const;
 /** How long a connection of a pool fencepost makes may sit idle (see `ConnectOptions.idleTimeoutMillis`). */
 const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 /** How long an operation waits for a pooled connection (see `ConnectOptions.connectionTimeoutMillis`). */
