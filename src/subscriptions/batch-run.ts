@@ -15,6 +15,8 @@ export interface BatchRun<DB> {
   options: RunOptions;
   /** The checkpoint as this instance last knew it. */
   checkpoint: Checkpoint;
+  /** This running instance's id (a random UUID per `run()`), stored with each advance it makes. */
+  instance: string;
 }
 
 /**

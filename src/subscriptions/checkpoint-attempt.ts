@@ -15,9 +15,15 @@ class CheckpointMoved extends Error {}
 
 /**
  * One transaction: the checkpoint's compare-and-set to `next` first (it takes the row lock), then `work`.
- * After a failure, tells from the checkpoint as stored whether it committed after all (its acknowledgement
- * was lost), failed, or lost to a change of the checkpoint; `run.checkpoint` is then the stored one.
- * Internal.
+ * After a failure, tells from the checkpoint as stored whether it committed after all, failed, or lost to a
+ * change of the checkpoint; `run.checkpoint` is then the stored one. Internal.
+ *
+ * A failure can hide a commit: the acknowledgement of a COMMIT that landed was lost, or (the connection lost
+ * while the server was still committing) the COMMIT lands later, after this instance found the checkpoint
+ * unmoved and tried again; the retry then waits for that transaction's row lock and finds the checkpoint one
+ * version on. Either way the batch is this instance's when the stored checkpoint is one version on, at `next`,
+ * advanced by this instance: the batch is not applied again, and no conflict is reported. Another
+ * instance's commit of the same batch is a conflict, as any other change is.
  *
  * @throws ConsumerDeletedError when the checkpoint is gone.
  */
@@ -36,26 +42,22 @@ export async function attempt<DB>(
         run.consumer,
         expected,
         next,
+        run.instance,
       );
       if (!moved) throw new CheckpointMoved();
       await work(trx);
     });
-    run.checkpoint = { position: next, version: expected + 1 };
+    run.checkpoint = { position: next, version: expected + 1, advancedBy: run.instance };
     return { kind: 'committed' };
   } catch (error) {
-    // Whether it committed is known only from the checkpoint when the connection was lost around COMMIT.
     const now = await reload(run);
     if (now === undefined) return { kind: 'failed', error, counts: false };
     run.checkpoint = now;
+    if (now.version === expected + 1 && samePosition(now.position, next) && now.advancedBy === run.instance) {
+      return { kind: 'committed' };
+    }
     if (now.version === expected && !(error instanceof CheckpointMoved)) {
       return { kind: 'failed', error, counts: !connectionLost(error) };
-    }
-    if (
-      now.version === expected + 1 &&
-      samePosition(now.position, next) &&
-      !(error instanceof CheckpointMoved)
-    ) {
-      return { kind: 'committed' }; // the commit landed; its acknowledgement was lost
     }
     return { kind: 'conflict', expected };
   }

@@ -4,10 +4,14 @@ import type { LogContext } from '../log/log-context.js';
 import type { Position } from './cursor.js';
 import { storableText } from './error-text.js';
 
-/** A consumer's stored checkpoint: the position it has handled up to, and the version a CAS compares. */
+/**
+ * A consumer's stored checkpoint: the position it has handled up to, the version a CAS compares, and the
+ * running instance that last advanced it (null after a reset, and before the first advance).
+ */
 export interface Checkpoint {
   position: Position;
   version: number;
+  advancedBy: string | null;
 }
 
 const FOREIGN_KEY_VIOLATION = '23503';
@@ -17,11 +21,13 @@ interface Row {
   stream_id: string;
   seq_num: string;
   version: string;
+  advanced_by: string | null;
 }
 
 const toCheckpoint = (row: Row): Checkpoint => ({
   position: { key: row.commit_key, streamId: Number(row.stream_id), seqNum: Number(row.seq_num) },
   version: Number(row.version),
+  advancedBy: row.advanced_by,
 });
 
 const consumers = (context: LogContext) => sql.id(context.schema, 'consumers');
@@ -50,10 +56,11 @@ export async function loadCheckpoint(context: LogContext, basin: string, name: s
     const { rows } = await sql<Row>`
     with created as (
       insert into ${table} (basin, name) values (${basin}, ${name}) on conflict (basin, name) do nothing
-      returning commit_key, stream_id, seq_num, version)
-    select commit_key::text, stream_id, seq_num, version from created
+      returning commit_key, stream_id, seq_num, version, advanced_by)
+    select commit_key::text, stream_id, seq_num, version, advanced_by from created
     union all
-    select commit_key::text, stream_id, seq_num, version from ${table} where basin = ${basin} and name = ${name}
+    select commit_key::text, stream_id, seq_num, version, advanced_by from ${table}
+    where basin = ${basin} and name = ${name}
     limit 1`.execute(context.db);
     return rows[0] && toCheckpoint(rows[0]);
   }
@@ -66,15 +73,15 @@ export async function readCheckpoint(
   name: string,
 ): Promise<Checkpoint | undefined> {
   const { rows } = await sql<Row>`
-    select commit_key::text, stream_id, seq_num, version from ${consumers(context)}
+    select commit_key::text, stream_id, seq_num, version, advanced_by from ${consumers(context)}
     where basin = ${basin} and name = ${name}`.execute(context.db);
   return rows[0] && toCheckpoint(rows[0]);
 }
 
 /**
  * Moves the checkpoint to `to` inside `trx` if it is still at `expectedVersion` (a compare-and-set that takes
- * the row lock, so a second instance waits for the first to end and then finds the version changed). Returns
- * whether it moved.
+ * the row lock, so a second instance waits for the first to end and then finds the version changed), and
+ * records that the instance `by` moved it. Returns whether it moved.
  */
 export async function advanceCheckpoint(
   trx: Transaction<unknown> | Kysely<unknown>,
@@ -83,10 +90,12 @@ export async function advanceCheckpoint(
   name: string,
   expectedVersion: number,
   to: Position,
+  by: string,
 ): Promise<boolean> {
   const { rows } = await sql<{ version: string }>`
     update ${consumers(context)} set commit_key = ${to.key}::xid8, stream_id = ${to.streamId},
-      seq_num = ${to.seqNum}, version = version + 1, last_error = null, updated_at = clock_timestamp()
+      seq_num = ${to.seqNum}, version = version + 1, advanced_by = ${by}::uuid, last_error = null,
+      updated_at = clock_timestamp()
     where basin = ${basin} and name = ${name} and version = ${expectedVersion}
     returning version`.execute(trx);
   return rows.length === 1;

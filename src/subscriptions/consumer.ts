@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import { poolForKysely } from '../log/event-log.js';
 import { assertOpen, type LogContext } from '../log/log-context.js';
@@ -47,8 +48,9 @@ const databases = new WeakMap<LogContext, Kysely<unknown>>();
 /**
  * A named, durable consumer of a basin's global log: its checkpoint lives in Postgres and advances in the
  * handler's transaction, so a Postgres read model is updated exactly once: a process killed mid-batch leaves no
- * trace of that batch, which its restart applies again. (A connection lost around COMMIT is decided from the
- * checkpoint as stored; no test cuts a connection at that moment yet.)
+ * trace of that batch, which its restart applies again. A connection lost around a batch's COMMIT is decided
+ * from the checkpoint as stored, and from which instance stored it: a commit that lands late is taken for
+ * this instance's own, never applied again, and never reported as a conflict.
  *
  * @example
  * const controller = new AbortController();
@@ -102,6 +104,7 @@ export class Consumer<DB> {
       handler,
       options,
       checkpoint: await loadCheckpoint(context, this.basin, this.name),
+      instance: randomUUID(),
     };
     let after = state.checkpoint.position;
     const tail = new TailWaiter(context, tailWait(this.basin, options));

@@ -137,7 +137,8 @@ export class Consumers {
         coalesce(${position?.key ?? null}::xid8, pg_snapshot_xmin(pg_current_snapshot())),
         ${position?.streamId ?? 0}, ${position?.seqNum ?? -1})
       on conflict (basin, name) do update set commit_key = excluded.commit_key, stream_id = excluded.stream_id,
-        seq_num = excluded.seq_num, version = c.version + 1, last_error = null, updated_at = clock_timestamp()
+        seq_num = excluded.seq_num, version = c.version + 1, advanced_by = null, last_error = null,
+        updated_at = clock_timestamp()
       returning commit_key::text, stream_id, seq_num`
       .execute(this.#context.db)
       .catch((cause: unknown) => {

@@ -26,6 +26,8 @@ const UNDO: Record<string, (schema: string) => string> = {
       add primary key (basin, consumer, stream, seq_num);`,
   '0009_streams_to_retain': (s) => `
     drop index "${s}".streams_to_retain;`,
+  '0010_consumer_advanced_by': (s) => `
+    alter table "${s}".consumers drop column advanced_by;`,
 };
 
 /** Undoes every applied migration named after `to`, newest first, and forgets it in the migrations table. */
