@@ -11,7 +11,10 @@ const MAX_BACKOFF_MS = 2000;
 const DEFAULT_STALL_AFTER_MS = 10_000;
 const HELD_POLL_FIRST_MS = 10;
 const HELD_POLL_MAX_MS = 250;
-/** While records keep coming, a follower at the horizon looks again this often, without notifications. */
+/**
+ * While records keep coming, a follower at the horizon looks again this often, without notifications: every
+ * 10 ms from the start of its last look, so the time it spent handling what it found counts toward the wait.
+ */
 const ACTIVE_POLL_MS = 10;
 /** After this long without records, a follower marks its basin watched and waits for notifications. */
 const IDLE_AFTER_MS = 1000;
@@ -60,6 +63,8 @@ export class TailWaiter {
   #recordsAt = 0;
   /** When this follower last marked its basin watched. */
   #markedAt = 0;
+  /** When the last wait at the horizon ended (or this waiter began): the start of the current look. */
+  #lookedAt = performance.now();
 
   constructor(context: LogContext, wait: TailWait) {
     this.#context = context;
@@ -110,12 +115,14 @@ export class TailWaiter {
     if (page.full) {
       // More waits below the horizon: read on at once.
       subscription?.cancel();
+      this.#lookedAt = performance.now();
       return;
     }
     if (!this.#atTail) {
       // First time at the horizon: subscribe to wake-ups from now on, and read once more before waiting.
       subscription?.cancel();
       this.#atTail = true;
+      this.#lookedAt = performance.now();
       return;
     }
     // At the horizon (a page not full ends there), with or without records: wait for a wake-up or the poll,
@@ -136,9 +143,18 @@ export class TailWaiter {
     this.#heldPollMs = page.pending
       ? Math.min(HELD_POLL_MAX_MS, this.#heldPollMs * 2 || HELD_POLL_FIRST_MS)
       : 0;
-    const wait = active || marking ? ACTIVE_POLL_MS : this.#heldPollMs || this.#context.pollIntervalMs;
-    await waitFor(Math.min(wait, this.#context.pollIntervalMs), this.#wait.signal, subscription?.woken);
+    // The short poll counts from the start of the look that ends here: a consumer's transaction or a slow
+    // loop body takes its time from the wait rather than adding to it (a record that came just after the read
+    // waited for the whole handling and then a whole poll). The longer waits are for held and idle horizons.
+    const wait =
+      active || marking
+        ? ACTIVE_POLL_MS - (performance.now() - this.#lookedAt)
+        : this.#heldPollMs || this.#context.pollIntervalMs;
+    if (wait > 0) {
+      await waitFor(Math.min(wait, this.#context.pollIntervalMs), this.#wait.signal, subscription?.woken);
+    }
     subscription?.cancel();
+    this.#lookedAt = performance.now();
   }
 
   /** Drops the wake-ups and the basin mark (at the end of a follow). */
