@@ -14,6 +14,8 @@ import { TcpProxy } from '../support/tcp-proxy.js';
 const COMMIT = 'commit\0';
 /** The advisory lock every commit of the read model takes (shared) in a deferred trigger: held, it holds commits. */
 const GATE = 4242;
+/** What the read model holds when each of the six seeded records was applied exactly once. */
+const ALL_ONCE = [0, 1, 2, 3, 4, 5].map((seq_num) => ({ seq_num, n: 1 }));
 
 const fixture = useEventLog();
 let admin: pg.Pool;
@@ -93,22 +95,16 @@ async function consume(stream: string, batchSize: number, meanwhile?: () => Prom
 }
 
 describe("a consumer whose batch's COMMIT loses its connection", () => {
-  it('after the server committed: it goes on from the stored checkpoint; every record is applied once', async () => {
+  it.each([
+    ['after the server committed: it goes on from the stored checkpoint', 'after-reply'],
+    ['before the server saw it: the batch is applied again', 'before-send'],
+  ] as const)('%s; every record is applied once', async (_, when) => {
     const stream = await seed(6);
     const cuts = proxy.cuts;
-    proxy.cutNext({ containing: COMMIT, when: 'after-reply' });
+    proxy.cutNext({ containing: COMMIT, when });
     const name = await consume(stream, 2);
     expect(proxy.cuts).toBe(cuts + 1);
-    expect(await applied(name)).toEqual([0, 1, 2, 3, 4, 5].map((seq_num) => ({ seq_num, n: 1 })));
-  });
-
-  it('before the server saw it: the batch is applied again, once', async () => {
-    const stream = await seed(6);
-    const cuts = proxy.cuts;
-    proxy.cutNext({ containing: COMMIT, when: 'before-send' });
-    const name = await consume(stream, 2);
-    expect(proxy.cuts).toBe(cuts + 1);
-    expect(await applied(name)).toEqual([0, 1, 2, 3, 4, 5].map((seq_num) => ({ seq_num, n: 1 })));
+    expect(await applied(name)).toEqual(ALL_ONCE);
   });
 
   it('while the commit was still running: its late commit is taken for its own, not for a conflict', async () => {
@@ -137,7 +133,7 @@ describe("a consumer whose batch's COMMIT loses its connection", () => {
         await gate.query('select pg_advisory_unlock($1)', [GATE]);
         open = false;
       });
-      expect(await applied(name)).toEqual([0, 1, 2, 3, 4, 5].map((seq_num) => ({ seq_num, n: 1 })));
+      expect(await applied(name)).toEqual(ALL_ONCE);
     } finally {
       if (open) await gate.query('select pg_advisory_unlock($1)', [GATE]);
       await gate.end();
