@@ -172,7 +172,7 @@ export async function runGlobal(
     const admin = new pg.Client({ connectionString: url });
     await admin.connect();
     try {
-      for (let round = 0; round < p.rounds; round++) {
+      for (let round = 0; round < p.notifyRounds; round++) {
         for (const mode of round % 2 === 0 ? ['without', 'with'] : ['with', 'without']) {
           await admin.query(`update "${GLOBAL_SCHEMA}".basins set watched_until = null`);
           let follower: Child | undefined;
@@ -188,7 +188,7 @@ export async function runGlobal(
           await follower?.result.catch(() => undefined);
           result.notify[mode as 'with' | 'without'].push(r.rate!);
           log(
-            `global round ${round + 1}/${p.rounds}  notify-cost ${mode.padEnd(7)} followers ${r.rate!.toLocaleString('en-US')} appends/s`,
+            `global round ${round + 1}/${p.notifyRounds}  notify-cost ${mode.padEnd(7)} followers ${r.rate!.toLocaleString('en-US')} appends/s`,
           );
         }
       }

@@ -49,6 +49,11 @@ export interface Params {
     notifyCount: number;
     notifyStreams: number;
     /**
+     * Rounds of the notify cost (each a run without a follower and one with, in alternating order): its
+     * per-round ratio swings far more than the cost it measures (0.71–1.33 in one full run of three rounds).
+     */
+    notifyRounds: number;
+    /**
      * Also catch up with Emmett's consumer (seeding its own copy of the events), over the first
      * `emmettCount` of them: its reactor checkpoints every message, a few thousand a second here, so the
      * whole log would take minutes (see emmettCatchup in global-child.ts).
@@ -81,6 +86,7 @@ export const FULL_PARAMS: Params = {
     liveCount: 10_000,
     notifyCount: 10_000,
     notifyStreams: 1_000,
+    notifyRounds: 9,
     emmett: true,
     emmettCount: 20_000,
   },
@@ -106,6 +112,7 @@ export const QUICK_PARAMS: Params = {
     liveCount: 1_000,
     notifyCount: 1_000,
     notifyStreams: 100,
+    notifyRounds: 1,
     emmett: true,
     emmettCount: 2_000,
   },
