@@ -32,6 +32,11 @@ const toCheckpoint = (row: Row): Checkpoint => ({
 
 const consumers = (context: LogContext) => sql.id(context.schema, 'consumers');
 
+/** The columns of a consumers row that make a {@link Row}. */
+const CHECKPOINT_COLUMNS = sql.raw(
+  'commit_key::text as commit_key, stream_id, seq_num, version, advanced_by',
+);
+
 /**
  * The consumer's checkpoint, created at the start of the basin when it has none. Internal.
  *
@@ -56,11 +61,10 @@ export async function loadCheckpoint(context: LogContext, basin: string, name: s
     const { rows } = await sql<Row>`
     with created as (
       insert into ${table} (basin, name) values (${basin}, ${name}) on conflict (basin, name) do nothing
-      returning commit_key, stream_id, seq_num, version, advanced_by)
-    select commit_key::text, stream_id, seq_num, version, advanced_by from created
+      returning ${CHECKPOINT_COLUMNS})
+    select * from created
     union all
-    select commit_key::text, stream_id, seq_num, version, advanced_by from ${table}
-    where basin = ${basin} and name = ${name}
+    select ${CHECKPOINT_COLUMNS} from ${table} where basin = ${basin} and name = ${name}
     limit 1`.execute(context.db);
     return rows[0] && toCheckpoint(rows[0]);
   }
@@ -73,8 +77,9 @@ export async function readCheckpoint(
   name: string,
 ): Promise<Checkpoint | undefined> {
   const { rows } = await sql<Row>`
-    select commit_key::text, stream_id, seq_num, version, advanced_by from ${consumers(context)}
-    where basin = ${basin} and name = ${name}`.execute(context.db);
+    select ${CHECKPOINT_COLUMNS} from ${consumers(context)} where basin = ${basin} and name = ${name}`.execute(
+    context.db,
+  );
   return rows[0] && toCheckpoint(rows[0]);
 }
 
