@@ -63,7 +63,7 @@ export class TailWaiter {
   #recordsAt = 0;
   /** When this follower last marked its basin watched. */
   #markedAt = 0;
-  /** When the last wait at the horizon ended (or this waiter began): the start of the current look. */
+  /** When the last `settle` ended (or this waiter began): the start of the current look. */
   #lookedAt = performance.now();
 
   constructor(context: LogContext, wait: TailWait) {
@@ -97,64 +97,66 @@ export class TailWaiter {
     }
   }
 
-  /** After a page was handled: go on at once if there may be more, else wait for a wake-up. */
+  /**
+   * After a page was handled: go on at once if there may be more, else wait for a wake-up. However it ends,
+   * the page's wake-ups are dropped and the next look starts (`#lookedAt`).
+   */
   async settle(page: GlobalPage<string | Uint8Array>): Promise<void> {
     const subscription = this.#subscription;
     this.#subscription = undefined;
-    if (page.horizon !== this.#horizon) {
-      this.#horizon = page.horizon;
-      this.#horizonSince = Date.now();
-      this.#heldPollMs = 0;
-    }
-    if (page.count > 0) {
-      this.#heldPollMs = 0;
-      this.#recordsAt = Date.now();
-      this.#release?.();
-      this.#release = undefined;
-    }
-    if (page.full) {
-      // More waits below the horizon: read on at once.
+    try {
+      if (page.horizon !== this.#horizon) {
+        this.#horizon = page.horizon;
+        this.#horizonSince = Date.now();
+        this.#heldPollMs = 0;
+      }
+      if (page.count > 0) {
+        this.#heldPollMs = 0;
+        this.#recordsAt = Date.now();
+        this.#release?.();
+        this.#release = undefined;
+      }
+      if (page.full) return; // more waits below the horizon: read on at once
+      if (!this.#atTail) {
+        // First time at the horizon: subscribe to wake-ups from now on, and read once more before waiting.
+        this.#atTail = true;
+        return;
+      }
+      // At the horizon (a page not full ends there), with or without records: wait for a wake-up or the poll,
+      // rather than read a record or two per round trip while appends come from elsewhere. Records arrived
+      // lately: poll briefly and ask no one to notify (each notification costs the appending process a
+      // statement). Quiet for a while: mark the basin watched, so that the next append from elsewhere
+      // notifies. Appending processes learn of a new mark within MARK_SEEN_WITHIN_MS (see basin-marks.ts):
+      // until then, keep polling briefly, so that an append made meanwhile without a notification is not left
+      // for the poll.
+      const active = Date.now() - this.#recordsAt < IDLE_AFTER_MS;
+      if (!active && !this.#release) {
+        this.#release = await holdBasinMark(this.#context, this.#wait.basin);
+        this.#markedAt = Date.now();
+      }
+      const marking = Date.now() - this.#markedAt < MARK_SEEN_WITHIN_MS;
+      await this.#checkStall();
+      // Records committed above the horizon wait for an older transaction, which may end without a
+      // notification (a rollback, or no records written): look again soon, 10 ms and doubling, at most every
+      // 250 ms.
+      this.#heldPollMs = page.pending
+        ? Math.min(HELD_POLL_MAX_MS, this.#heldPollMs * 2 || HELD_POLL_FIRST_MS)
+        : 0;
+      // The short poll counts from the start of the look that ends here: a consumer's transaction or a slow
+      // loop body takes its time from the wait rather than adding to it (a record that came just after the
+      // read waited for the whole handling and then a whole poll). The longer waits are for held and idle
+      // horizons.
+      const wait =
+        active || marking
+          ? ACTIVE_POLL_MS - (performance.now() - this.#lookedAt)
+          : this.#heldPollMs || this.#context.pollIntervalMs;
+      if (wait > 0) {
+        await waitFor(Math.min(wait, this.#context.pollIntervalMs), this.#wait.signal, subscription?.woken);
+      }
+    } finally {
       subscription?.cancel();
       this.#lookedAt = performance.now();
-      return;
     }
-    if (!this.#atTail) {
-      // First time at the horizon: subscribe to wake-ups from now on, and read once more before waiting.
-      subscription?.cancel();
-      this.#atTail = true;
-      this.#lookedAt = performance.now();
-      return;
-    }
-    // At the horizon (a page not full ends there), with or without records: wait for a wake-up or the poll,
-    // rather than read a record or two per round trip while appends come from elsewhere. Records arrived
-    // lately: poll briefly and ask no one to notify (each notification costs the appending process a
-    // statement). Quiet for a while: mark the basin watched, so that the next append from elsewhere notifies.
-    // Appending processes learn of a new mark within MARK_SEEN_WITHIN_MS (see basin-marks.ts): until then,
-    // keep polling briefly, so that an append made meanwhile without a notification is not left for the poll.
-    const active = Date.now() - this.#recordsAt < IDLE_AFTER_MS;
-    if (!active && !this.#release) {
-      this.#release = await holdBasinMark(this.#context, this.#wait.basin);
-      this.#markedAt = Date.now();
-    }
-    const marking = Date.now() - this.#markedAt < MARK_SEEN_WITHIN_MS;
-    await this.#checkStall();
-    // Records committed above the horizon wait for an older transaction, which may end without a notification
-    // (a rollback, or no records written): look again soon, 10 ms and doubling, at most every 250 ms.
-    this.#heldPollMs = page.pending
-      ? Math.min(HELD_POLL_MAX_MS, this.#heldPollMs * 2 || HELD_POLL_FIRST_MS)
-      : 0;
-    // The short poll counts from the start of the look that ends here: a consumer's transaction or a slow
-    // loop body takes its time from the wait rather than adding to it (a record that came just after the read
-    // waited for the whole handling and then a whole poll). The longer waits are for held and idle horizons.
-    const wait =
-      active || marking
-        ? ACTIVE_POLL_MS - (performance.now() - this.#lookedAt)
-        : this.#heldPollMs || this.#context.pollIntervalMs;
-    if (wait > 0) {
-      await waitFor(Math.min(wait, this.#context.pollIntervalMs), this.#wait.signal, subscription?.woken);
-    }
-    subscription?.cancel();
-    this.#lookedAt = performance.now();
   }
 
   /** Drops the wake-ups and the basin mark (at the end of a follow). */
