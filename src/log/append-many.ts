@@ -17,6 +17,7 @@ import {
   type Written,
 } from './log-context.js';
 import { runQuery } from './run-query.js';
+import type { AppendedRow } from './append-groups.js';
 import { withStorageErrors } from './with-storage-errors.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
 import type { AppendAck, AppendRecord } from './types.js';
@@ -203,13 +204,24 @@ async function appendOneRecord(
   const heads: Head[] = item.matchSeqNum === 0 ? ['create', 'update'] : ['update'];
   for (const head of heads) {
     assertOpen(context);
-    const statement = context.statements.appendOneCommand[head];
-    const [row] = await run<Written & { seq_num: number; timestamp: number }>(
-      context,
-      statement,
-      values,
-      options,
-    );
+    const alone = async () => {
+      const [row] = await run<AppendedRow>(
+        context,
+        context.statements.appendOneCommand[head],
+        values,
+        options,
+      );
+      return row;
+    };
+    // The update may share a statement with other callers' appends (see append-groups.ts).
+    const grouped = {
+      basin: request.basins[0]!,
+      stream: request.names[0]!,
+      batch: request.batches[0]!,
+      options: conditions,
+      commandId: options.commandId ?? null,
+    };
+    const row = head === 'update' ? await context.groups.run(grouped, alone) : await alone();
     if (!row) continue;
     appended(context, request.basins[0]!, request.names[0]!, row);
     const position = (seqNum: number) => ({ seqNum, timestamp: row.timestamp });

@@ -1,5 +1,6 @@
 import { appendParameters } from './append-batch-statement.js';
 import { appendOneParameters } from './append-one-statement.js';
+import type { AppendedRow } from './append-groups.js';
 import type { EncodedBatch } from './encode-batch.js';
 import { BasinNotFoundError, InvalidArgumentError, StorageError, StreamNotFoundError } from './errors.js';
 import { conditionFailure } from './condition-failure.js';
@@ -7,11 +8,6 @@ import { appended, assertOpen, type Head, type LogContext, type Written } from '
 import { runQuery } from './run-query.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
 import type { AppendOptions, StreamPosition } from './types.js';
-
-interface OneRow extends Written {
-  seq_num: number;
-  timestamp: number;
-}
 
 interface BatchRow extends Written {
   start: number;
@@ -66,10 +62,16 @@ export async function appendEncoded(
   // An append expecting an empty stream most often creates it: try creating first (one round trip), and
   // append to the existing stream when it is there already.
   let head: Head = options.matchSeqNum === 0 ? 'create' : 'update';
+  // A single record may share its first update with other callers' appends (see append-groups.ts); a run
+  // after that one goes alone.
+  let grouped = groupable(batch);
   for (let attempt = 1; ; attempt++) {
     assertOpen(context);
     const request = { context, basin, stream, batch, options, marks };
-    const outcome = batch.count === 1 ? await appendOne(request, head) : await appendMany(request, head);
+    const group = grouped && head === 'update';
+    if (group) grouped = false;
+    const outcome =
+      batch.count === 1 ? await appendOne(request, head, group) : await appendMany(request, head);
     if (!outcome && head === 'create') {
       head = 'update'; // the stream exists already: append to it
       continue;
@@ -112,16 +114,25 @@ interface AppendRequest {
   marks: readonly number[];
 }
 
+/** Whether a batch can go in a group: one record, not a command record. */
+export function groupable(batch: EncodedBatch): boolean {
+  return batch.count === 1 && batch.newToken === null && batch.trimTargets.length === 0;
+}
+
 async function appendOne(
   { context, basin, stream, batch, options, marks }: AppendRequest,
   head: Head,
+  group: boolean,
 ): Promise<AppendOutcome | undefined> {
-  const values = appendOneParameters(basin, stream, batch, options);
-  const [row] = await runQuery<OneRow>(
-    context.pool,
-    { ...context.statements.appendOne[head], values },
-    'write',
-  );
+  const alone = async () => {
+    const values = appendOneParameters(basin, stream, batch, options);
+    const statement = { ...context.statements.appendOne[head], values };
+    const [row] = await runQuery<AppendedRow>(context.pool, statement, 'write');
+    return row;
+  };
+  const row = group
+    ? await context.groups.run({ basin, stream, batch, options, commandId: null }, alone)
+    : await alone();
   if (!row) return undefined;
   const tail = { seqNum: row.seq_num + 1, timestamp: row.timestamp };
   return { start: row.seq_num, marks: marks.map(() => row.timestamp), tail, written: row };

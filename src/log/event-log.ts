@@ -6,6 +6,8 @@ import { checkSchemaName, DEFAULT_SCHEMA } from '../db/schema-name.js';
 import type { Database } from '../db/tables.js';
 import { appendStatement } from './append-batch-statement.js';
 import { appendOneStatement } from './append-one-statement.js';
+import { appendGroupStatement } from './append-group-statement.js';
+import { AppendGroups, DEFAULT_GROUPING, type GroupingSettings } from './append-groups.js';
 import { appendMany, type AppendManyItem, type AppendManyOptions } from './append-many.js';
 import {
   appendManyCreateStatement,
@@ -60,6 +62,18 @@ const connectOptionsSchema = z
     sweepIntervalMs: z.number().int().nonnegative().optional(),
     pollIntervalMs: z.number().int().positive().optional(),
     closeTimeoutMs: z.number().int().nonnegative().optional(),
+    groupAppends: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            concurrency: z.number().int().positive().optional(),
+            maxAppends: z.number().int().min(2).max(1000).optional(),
+            stallMs: z.number().int().positive().optional(),
+          })
+          .strict(),
+      ])
+      .optional(),
   })
   .strict();
 
@@ -117,6 +131,16 @@ export interface ConnectOptions {
    * 5000; see {@link EventLog.close}).
    */
   closeTimeoutMs?: number;
+  /**
+   * Group commit of single-record appends (default on: `{ concurrency: 2, maxAppends: 100, stallMs: 10 }`;
+   * `false` turns it off). While `concurrency` statements of single-record appends run, further such appends
+   * (to streams that exist, not command records) wait, and go together, up to `maxAppends` of them, in the
+   * next statement: one transaction, each append checked against its own stream and failing or succeeding on
+   * its own. Appends that waited `stallMs` for a place are sent all the same. A process appending one record
+   * at a time never waits. Appends of one group commit together: when the connection is lost around COMMIT,
+   * every one of them fails with IndefiniteAppendError (see the README's "Group commit").
+   */
+  groupAppends?: false | { concurrency?: number; maxAppends?: number; stallMs?: number };
 }
 
 /**
@@ -212,17 +236,19 @@ export class EventLog {
       }
     }
     await checkCommitKeys(pool, schema, options.pool ? undefined : () => pool.end());
+    const statementSet = statements(schema);
     const context: LogContext = {
       pool: ours,
       schema,
       db,
-      statements: statements(schema),
+      statements: statementSet,
       watcher: new Watcher(ours, schema),
       // The pool itself, not the log's view: notifications of appends acknowledged before close() (or that
       // commit while it drains) are still sent by its flush.
       notifier: new Notifier(pool, schema),
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       state,
+      groups: new AppendGroups(ours, statementSet.appendGroup, grouping(options.groupAppends)),
     };
     return new EventLog(context, { pool, owned: !options.pool }, defaultBasin, {
       sweepIntervalMs: options.sweepIntervalMs ?? 30_000,
@@ -418,6 +444,7 @@ function statements(schema: string): Statements {
       update: { ...name('append-one'), text: appendOneStatement(schema, 'update') },
       create: { ...name('create-one'), text: appendOneStatement(schema, 'create') },
     },
+    appendGroup: { ...name('append-group'), text: appendGroupStatement(schema) },
     append: {
       update: {
         arrival: { ...name('append-arrival'), text: appendStatement(schema, 'update', 'arrival') },
@@ -440,6 +467,16 @@ function statements(schema: string): Statements {
     lookupCommand: { ...name('lookup-command'), text: lookupCommandStatement(schema) },
     read: { ...name('read'), text: readStatement(schema) },
     seekTimestamp: { ...name('seek-timestamp'), text: seekTimestampStatement(schema) },
+  };
+}
+
+/** The group commit's settings from `ConnectOptions.groupAppends`; off is no limit on lone statements. */
+function grouping(option: ConnectOptions['groupAppends']): GroupingSettings {
+  if (option === false) return { ...DEFAULT_GROUPING, concurrency: Infinity };
+  return {
+    concurrency: option?.concurrency ?? DEFAULT_GROUPING.concurrency,
+    maxAppends: option?.maxAppends ?? DEFAULT_GROUPING.maxAppends,
+    stallMs: option?.stallMs ?? DEFAULT_GROUPING.stallMs,
   };
 }
 

@@ -6,6 +6,7 @@ import type { Watcher } from './watcher.js';
 import type { Stamping } from './append-batch-statement.js';
 import { ClosedError } from './errors.js';
 import type { LogState } from './log-state.js';
+import type { AppendGroups } from './append-groups.js';
 
 /** What every stream and basin handle of one EventLog shares. Internal. */
 export interface LogContext {
@@ -20,6 +21,8 @@ export interface LogContext {
   readonly pollIntervalMs: number;
   /** Open or closed, and the checkouts that closing settles. */
   readonly state: LogState;
+  /** Concurrent single-record appends sharing statements. */
+  readonly groups: AppendGroups;
 }
 
 export interface Statement {
@@ -32,6 +35,7 @@ export type Head = 'update' | 'create';
 
 export interface Statements {
   appendOne: Record<Head, Statement>;
+  appendGroup: Statement;
   append: Record<Head, Record<Stamping, Statement>>;
   state: Statement;
   appendMany: Statement;
