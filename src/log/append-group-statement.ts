@@ -33,8 +33,8 @@ export interface GroupedAppend {
  * Parameters, one element per append: $1 basins, $2 names, $3 matchSeqNums, $4 fencing tokens, $5 client
  * timestamps, $6 whether the record lacks a timestamp, $7 metered sizes, $8 UTF-8 flags, $9 body offsets,
  * $10 body lengths, $11 header counts, $12 offsets in $15, $13 command ids; $14 each append's headers as
- * one text[] literal (`{}` when it has none or they are stored as bytes), $15 the headers stored as bytes, flattened (name, value
- * pairs), $16 the bodies. Rows: `ord` (1-based, in the parameters' order), `seq_num`, `timestamp`, and
+ * one text[] literal (`{}` when it has none or they are stored as bytes), $15 the headers stored as bytes,
+ * flattened (name, value pairs), $16 the bodies. Rows: `ord` (1-based, in the parameters' order), `seq_num`, `timestamp`, and
  * `stream_id` and `watched` (see `written`), one per append written.
  */
 export function appendGroupStatement(schema: string): string {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ClosedError,
   CommandHandler,
   DuplicateCommandError,
   EventLog,
@@ -56,13 +57,13 @@ async function holdPlaces(log: EventLog): Promise<{ release: () => Promise<void>
   await locker.connect();
   await locker.query('begin');
   await locker.query('select 1 from fencepost.streams where name = any($1) for update', [names]);
-  const holders = names.map((name) => log.stream(name).append([{ body: 'holder' }]));
+  const holders = Promise.allSettled(names.map((name) => log.stream(name).append([{ body: 'holder' }])));
   await eventually(async () => (await waitingForLocks()) >= 2 || undefined, 'two appends waiting');
   return {
     release: async () => {
       await locker.query('commit');
       await locker.end();
-      await Promise.all(holders);
+      for (const outcome of await holders) if (outcome.status === 'rejected') throw outcome.reason;
     },
   };
 }
@@ -241,6 +242,29 @@ describe('group commit of single-record appends', () => {
     // Groups happened: fewer transactions than records.
     const xids = [...(await writers(names)).values()].flat();
     expect(new Set(xids).size).toBeLessThan(xids.length);
+  });
+  it('fails the appends waiting for a place with ClosedError when the log closes; none of them is written', async () => {
+    const log = await fixture.connect({
+      groupAppends: { concurrency: 2, stallMs: 60_000 },
+      closeTimeoutMs: 100,
+    });
+    const names = [uniqueName('closing'), uniqueName('closing')];
+    await open(log, ...names);
+    const places = await holdPlaces(log);
+    const waiting = Promise.allSettled(names.map((name) => log.stream(name).append([{ body: 'never' }])));
+    await log.close();
+    const outcomes = await waiting;
+    for (const outcome of outcomes) {
+      expect(outcome.status === 'rejected' && outcome.reason).toBeInstanceOf(ClosedError);
+    }
+    // The two appends that held the places were cut off by close(): they are indefinite, and commit once
+    // their lock is let go.
+    await places.release().then(
+      () => expect.unreachable('the holders were cut off'),
+      (error: unknown) => expect(error).toBeInstanceOf(IndefiniteAppendError),
+    );
+    const tails = await Promise.all(names.map((name) => fixture.log.stream(name).checkTail()));
+    expect(tails.map((t) => t.seqNum)).toEqual([1, 1]);
   });
 });
 
