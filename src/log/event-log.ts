@@ -62,18 +62,16 @@ const connectOptionsSchema = z
     sweepIntervalMs: z.number().int().nonnegative().optional(),
     pollIntervalMs: z.number().int().positive().optional(),
     closeTimeoutMs: z.number().int().nonnegative().optional(),
-    groupAppends: z
-      .union([
-        z.literal(false),
-        z
-          .object({
-            concurrency: z.number().int().positive().optional(),
-            maxAppends: z.number().int().min(2).max(1000).optional(),
-            stallMs: z.number().int().positive().optional(),
-          })
-          .strict(),
-      ])
-      .optional(),
+    groupAppends: z.unknown().optional(), // see groupAppendsSchema
+  })
+  .strict();
+
+/** `ConnectOptions.groupAppends` when it is not `false` (checked apart, so an error names the setting). */
+const groupAppendsSchema = z
+  .object({
+    concurrency: z.number().int().positive().optional(),
+    maxAppends: z.number().int().min(2).max(1000).optional(),
+    stallMs: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -197,6 +195,7 @@ export class EventLog {
         `EventLog.connect: ${issue.path.join('.') || 'options'}: ${issue.message}`,
       );
     }
+    const grouping = groupingSettings(options.groupAppends);
     const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
     const defaultBasin = options.basin === undefined ? DEFAULT_BASIN : checkBasinName(options.basin);
     const connectionString = options.connectionString ?? process.env.DATABASE_URL;
@@ -248,7 +247,7 @@ export class EventLog {
       notifier: new Notifier(pool, schema),
       pollIntervalMs: options.pollIntervalMs ?? 1000,
       state,
-      groups: new AppendGroups(ours, statementSet.appendGroup, grouping(options.groupAppends)),
+      groups: new AppendGroups(ours, statementSet.appendGroup, grouping),
     };
     return new EventLog(context, { pool, owned: !options.pool }, defaultBasin, {
       sweepIntervalMs: options.sweepIntervalMs ?? 30_000,
@@ -470,9 +469,21 @@ function statements(schema: string): Statements {
   };
 }
 
-/** The group commit's settings from `ConnectOptions.groupAppends`; off is no limit on lone statements. */
-function grouping(option: ConnectOptions['groupAppends']): GroupingSettings {
-  if (option === false) return { ...DEFAULT_GROUPING, concurrency: Infinity };
+/**
+ * The group commit's settings from `ConnectOptions.groupAppends`; off is no limit on lone statements.
+ *
+ * @throws InvalidArgumentError naming the setting and the rule.
+ */
+function groupingSettings(value: unknown): GroupingSettings {
+  if (value === false) return { ...DEFAULT_GROUPING, concurrency: Infinity };
+  const parsed = groupAppendsSchema.optional().safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new InvalidArgumentError(
+      `EventLog.connect: ${['groupAppends', ...issue.path].join('.')}: ${issue.message} (groupAppends is false or { concurrency?, maxAppends?, stallMs? })`,
+    );
+  }
+  const option = parsed.data;
   return {
     concurrency: option?.concurrency ?? DEFAULT_GROUPING.concurrency,
     maxAppends: option?.maxAppends ?? DEFAULT_GROUPING.maxAppends,

@@ -7,6 +7,7 @@ import {
   EventLog,
   FencingTokenMismatchError,
   IndefiniteAppendError,
+  InvalidArgumentError,
   SeqNumMismatchError,
 } from '../../src/index.js';
 import { Account } from '../support/account.js';
@@ -265,6 +266,38 @@ describe('group commit of single-record appends', () => {
     );
     const tails = await Promise.all(names.map((name) => fixture.log.stream(name).checkTail()));
     expect(tails.map((t) => t.seqNum)).toEqual([1, 1]);
+  });
+});
+
+describe('groupAppends', () => {
+  it('refuses settings out of range, naming the setting and the rule', async () => {
+    const bad = [
+      [{ concurrency: 0 }, 'groupAppends.concurrency'],
+      [{ maxAppends: 1 }, 'groupAppends.maxAppends'],
+      [{ maxAppends: 1001 }, 'groupAppends.maxAppends'],
+      [{ stallMs: 1.5 }, 'groupAppends.stallMs'],
+      [{ linger: 5 }, 'groupAppends'],
+      [true, 'groupAppends'],
+    ] as const;
+    for (const [groupAppends, named] of bad) {
+      const error = await rejectionOf(
+        EventLog.connect({
+          connectionString: fixture.connectionString,
+          groupAppends: groupAppends as never,
+        }),
+      );
+      expect(error).toBeInstanceOf(InvalidArgumentError);
+      expect((error as Error).message).toContain(`EventLog.connect: ${named}`);
+    }
+  });
+
+  it('off: appends made at the same time each go alone, in transactions of their own', async () => {
+    const log = await fixture.connect({ groupAppends: false });
+    const names = Array.from({ length: 12 }, () => uniqueName('alone'));
+    await open(log, ...names);
+    await Promise.all(names.map((name) => log.stream(name).append([{ body: 'alone' }], { matchSeqNum: 1 })));
+    const xids = [...(await writers(names)).values()].flat();
+    expect(new Set(xids).size).toBe(names.length);
   });
 });
 
