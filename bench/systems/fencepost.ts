@@ -56,7 +56,9 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
     name: 'fencepost',
     notes: {
       'append-seq': 'stream.append([record], { matchSeqNum: i })',
-      'append-16': 'the same, 16 in flight; EventLog.connect({ max: 16 })',
+      'append-16':
+        'the same, 16 in flight; EventLog.connect({ max: 16 }) with group commit on (the default: at most 2 ' +
+        'statements of single-record appends run, the appends waiting behind them go together)',
       'append-batch': 'stream.append(100 records, { matchSeqNum })',
       'race-8':
         'append({ matchSeqNum: expected }); the next expected comes from the ack (end.seqNum) or from the ' +
@@ -74,8 +76,9 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
         'load of a 100,000-event aggregate with snapshots every 100 (snapshot read + empty tail read)',
       'commands-16':
         'CommandHandler.handle(id, command, { commandId }): load → decide → appendMany with matchSeqNum and ' +
-        'the command id recorded in the same statement; append-16 shape, 16 in flight. The handler caches ' +
-        'the last state of 1,000 aggregates, so only the first command on each aggregate loads it',
+        'the command id recorded in the same statement (group commit as in append-16); append-16 shape, 16 in ' +
+        'flight. The handler caches the last state of 1,000 aggregates, so only the first command on each ' +
+        'aggregate loads it',
       reset: 'TRUNCATE records, streams (keeps basins and the migration tables); fresh stream names per run',
     },
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { appendGroupParameters, type GroupedAppend } from './append-group-statement.js';
 import { IndefiniteAppendError } from './errors.js';
+import { MAX_BATCH_BYTES } from './limits.js';
 import type { Statement, Written } from './log-context.js';
 import { runQuery } from './run-query.js';
 
@@ -26,9 +27,6 @@ export interface GroupingSettings {
 
 export const DEFAULT_GROUPING: GroupingSettings = { concurrency: 2, maxAppends: 100, stallMs: 10 };
 
-/** At most this many metered bytes in one grouped statement (S2's limit on one batch): larger appends go alone. */
-const MAX_GROUP_BYTES = 1024 * 1024;
-
 /** An append waiting for its statement: how to run it alone, and its caller's promise. */
 interface Pending {
   append: GroupedAppend;
@@ -44,8 +42,9 @@ interface Pending {
  * While fewer than `concurrency` of its statements run, an append is sent at once, alone, by its caller's own
  * single-record statement: nothing changes for a process that appends one record at a time. Appends arriving
  * while that many run are queued; when one of the statements ends, every queued append to a stream not
- * already in the group (up to `maxAppends`, and 1 MiB) is sent in one statement (append-group-statement.ts).
- * Each append of a group succeeds or fails on its own stream's conditions. What a group costs its appends:
+ * already in the group (up to `maxAppends`, and a batch's 1 MiB in all) is sent in one statement
+ * (append-group-statement.ts). Each append of a group succeeds or fails on its own stream's conditions. What
+ * a group costs its appends:
  *
  * - they commit together, so when the connection is lost around COMMIT every one of them is indefinite
  *   (`IndefiniteAppendError`), and all or none of them were written;
@@ -137,7 +136,7 @@ export class AppendGroups {
     for (const pending of this.#queue) {
       const { basin, stream, batch } = pending.append;
       const key = `${basin}\u0000${stream}`;
-      const fits = group.length === 0 || bytes + batch.meteredBytes <= MAX_GROUP_BYTES;
+      const fits = group.length === 0 || bytes + batch.meteredBytes <= MAX_BATCH_BYTES;
       if (group.length < maxAppends && fits && !streams.has(key)) {
         group.push(pending);
         streams.add(key);

@@ -16,6 +16,17 @@ const HELD_POLL_MAX_MS = 250;
  * 10 ms from the start of its last look, so the time it spent handling what it found counts toward the wait.
  */
 const ACTIVE_POLL_MS = 10;
+/**
+ * A busy stream of records: at least this many a millisecond found by a look, over the time since the look
+ * before. The follower then looks every BUSY_POLL_MS, and wake-ups do not cut the wait short. A read costs
+ * mostly for itself, not for its records: following 8,000 appends a second from another process, a follower
+ * reading every 10 ms made about 500 reads per 30,000 records and used 450–860 ms of CPU, its backends
+ * 200–380 ms; reading every 20 ms under load, about 190 reads, 270–460 and 140–240 ms (bench/FINDINGS.md). So
+ * under load fewer, larger reads cost a follower far less, and a consumer's batches (a transaction each) grow
+ * alike; records then wait up to 20 ms instead of 10.
+ */
+const BUSY_RECORDS_PER_MS = 4;
+const BUSY_POLL_MS = 20;
 /** After this long without records, a follower marks its basin watched and waits for notifications. */
 const IDLE_AFTER_MS = 1000;
 
@@ -38,6 +49,17 @@ export function tailWait(
     stallAfterMs: options.stallAfterMs ?? DEFAULT_STALL_AFTER_MS,
     onStalled: options.onStalled ?? ((report) => console.warn(describeStall(report))),
   };
+}
+
+/**
+ * How long a follower that has had records lately waits from the start of its last look, given what that look
+ * found over how long (ms), and whether a wake-up ends the wait: 10 ms, or 20 ms without wake-ups while
+ * records come at 4 a millisecond or faster. Internal.
+ */
+export function activePoll(found: number, overMs: number): { ms: number; wakeable: boolean } {
+  return found >= BUSY_RECORDS_PER_MS * Math.max(overMs, 1)
+    ? { ms: BUSY_POLL_MS, wakeable: false }
+    : { ms: ACTIVE_POLL_MS, wakeable: true };
 }
 
 /**
@@ -65,6 +87,8 @@ export class TailWaiter {
   #markedAt = 0;
   /** When the last `settle` ended (or this waiter began): the start of the current look. */
   #lookedAt = performance.now();
+  /** When the last `settle` began: the records of a page came over the time since. */
+  #settledAt = performance.now();
 
   constructor(context: LogContext, wait: TailWait) {
     this.#context = context;
@@ -104,6 +128,9 @@ export class TailWaiter {
   async settle(page: GlobalPage<string | Uint8Array>): Promise<void> {
     const subscription = this.#subscription;
     this.#subscription = undefined;
+    const settling = performance.now();
+    const since = settling - this.#settledAt;
+    this.#settledAt = settling;
     try {
       if (page.horizon !== this.#horizon) {
         this.#horizon = page.horizon;
@@ -146,12 +173,14 @@ export class TailWaiter {
       // loop body takes its time from the wait rather than adding to it (a record that came just after the
       // read waited for the whole handling and then a whole poll). The longer waits are for held and idle
       // horizons.
+      const poll = activePoll(page.count, since);
       const wait =
         active || marking
-          ? ACTIVE_POLL_MS - (performance.now() - this.#lookedAt)
+          ? poll.ms - (performance.now() - this.#lookedAt)
           : this.#heldPollMs || this.#context.pollIntervalMs;
       if (wait > 0) {
-        await waitFor(Math.min(wait, this.#context.pollIntervalMs), this.#wait.signal, subscription?.woken);
+        const woken = poll.wakeable ? subscription?.woken : undefined;
+        await waitFor(Math.min(wait, this.#context.pollIntervalMs), this.#wait.signal, woken);
       }
     } finally {
       subscription?.cancel();
