@@ -5,7 +5,8 @@
  * import { EventLog, SeqNumMismatchError } from 'fencepost';
  * const log = await EventLog.connect({ connectionString: process.env.DATABASE_URL });
  */
-export { EventLog, type ConnectOptions } from './log/event-log.js';
+export { EventLog } from './log/event-log.js';
+export type { ConnectOptions } from './log/connect-options.js';
 export { Basin } from './log/basin.js';
 export { Basins, DEFAULT_BASIN } from './log/basins.js';
 export { Stream } from './log/stream.js';

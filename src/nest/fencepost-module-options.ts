@@ -1,4 +1,4 @@
-import type { ConnectOptions } from '../log/event-log.js';
+import type { ConnectOptions } from '../log/connect-options.js';
 
 /**
  * Options of `FencepostModule.forRoot` / `forRootAsync`: how the module connects its {@link EventLog}. They are
