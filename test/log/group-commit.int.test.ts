@@ -9,9 +9,11 @@ import {
   IndefiniteAppendError,
   InvalidArgumentError,
   SeqNumMismatchError,
+  StorageError,
 } from '../../src/index.js';
 import { Account } from '../support/account.js';
 import { eventually, rejectionOf } from '../support/assertions.js';
+import { adminQuery } from '../support/database.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
@@ -266,6 +268,72 @@ describe('group commit of single-record appends', () => {
     );
     const tails = await Promise.all(names.map((name) => fixture.log.stream(name).checkTail()));
     expect(tails.map((t) => t.seqNum)).toEqual([1, 1]);
+  });
+});
+
+describe('groups whose backends are terminated while writers race', () => {
+  it('write every acknowledged append once at its seqNum, no definitely failed one, and an indefinite one at most once', async () => {
+    // 16 writers append to 8 streams through one log while its backends are terminated again and again. Each
+    // append's outcome is kept: an ack, a definite failure (StorageError: nothing written) or an indefinite
+    // one (IndefiniteAppendError: its group committed or not). The streams must hold exactly the acknowledged
+    // records at their acknowledged seqNums, none of the definitely failed ones, and each indefinite one at
+    // most once.
+    const url = new URL(fixture.connectionString);
+    url.searchParams.set('application_name', 'fp-group-terminated');
+    const log = await fixture.connect({ connectionString: url.toString(), max: 8, migrate: false });
+    const names = Array.from({ length: 8 }, () => uniqueName('terminated'));
+    await open(log, ...names);
+    const acked = new Map<string, { name: string; seqNum: number }>();
+    const definite = new Set<string>();
+    const indefinite = new Set<string>();
+    let writing = true;
+    const killer = (async () => {
+      let killed = 0;
+      while (writing) {
+        const terminated = await adminQuery(
+          `select pg_terminate_backend(pid) from pg_stat_activity
+           where application_name = 'fp-group-terminated' and state = 'active'`,
+        );
+        killed += terminated.length;
+        await new Promise((resolve) => setTimeout(resolve, 15));
+      }
+      return killed;
+    })();
+    await Promise.all(
+      Array.from({ length: 16 }, async (_, w) => {
+        for (let i = 0; i < 60; i++) {
+          const name = names[(w + i) % names.length]!;
+          const body = `${w}:${i}`;
+          try {
+            const ack = await log.stream(name).append([{ body }]);
+            acked.set(body, { name, seqNum: ack.start.seqNum });
+          } catch (error) {
+            if (error instanceof IndefiniteAppendError) indefinite.add(body);
+            else if (error instanceof StorageError) definite.add(body);
+            else throw error;
+          }
+        }
+      }),
+    );
+    writing = false;
+    expect(await killer).toBeGreaterThan(0);
+    expect(acked.size + definite.size + indefinite.size).toBe(16 * 60);
+    expect(acked.size).toBeGreaterThan(0);
+    expect(definite.size + indefinite.size).toBeGreaterThan(0); // the terminations hit appends
+    const xids = [...(await writers(names)).values()].flat();
+    expect(new Set(xids).size).toBeLessThan(xids.length); // and groups were written
+    const found = new Map<string, { name: string; seqNum: number }[]>();
+    for (const name of names) {
+      const { records } = await fixture.log.stream(name).read({ seqNum: 1, count: 1000 });
+      records.forEach((r, k) => {
+        expect(r.seqNum).toBe(k + 1); // gapless
+        found.set(r.body, [...(found.get(r.body) ?? []), { name, seqNum: r.seqNum }]);
+      });
+    }
+    for (const [body, at] of acked) expect(found.get(body)).toEqual([at]);
+    for (const body of definite) expect(found.get(body)).toBeUndefined();
+    for (const body of indefinite) expect(found.get(body)?.length ?? 0).toBeLessThanOrEqual(1);
+    for (const body of found.keys()) expect(acked.has(body) || indefinite.has(body)).toBe(true);
   });
 });
 
