@@ -89,6 +89,13 @@ async function writers(names: string[], seqNum = 1): Promise<Map<string, string[
   }
 }
 
+/** Headers stored as text, with what a text[] literal must escape. */
+const TEXT_HEADERS: [string, string][] = [
+  ['type', 'Text'],
+  ['note', 'a "quoted", {braced} \\ value'],
+  ['empty', ''],
+];
+
 describe('group commit of single-record appends', () => {
   it('sends the appends queued behind running statements in one statement, each on its own conditions', async () => {
     const [ok, wrongSeq, wrongToken, free, text, bytes, stamped, fresh] = Array.from({ length: 8 }, () =>
@@ -103,7 +110,7 @@ describe('group commit of single-record appends', () => {
       wrongSeq: patient.stream(wrongSeq!).append([{ body: 'never' }], { matchSeqNum: 5 }),
       wrongToken: patient.stream(wrongToken!).append([{ body: 'never' }], { fencingToken: 'writer-0' }),
       free: patient.stream(free!).append([{ body: 'free' }]),
-      text: patient.stream(text!).append([{ body: 'text', headers: [['type', 'Text']] }], { matchSeqNum: 1 }),
+      text: patient.stream(text!).append([{ body: 'text', headers: TEXT_HEADERS }], { matchSeqNum: 1 }),
       bytes: patient
         .stream(bytes!)
         .append([{ body: new Uint8Array([0xff, 0]), headers: [['raw', new Uint8Array([0xfe])]] }]),
@@ -137,7 +144,7 @@ describe('group commit of single-record appends', () => {
     expect(await patient.stream(wrongToken!).checkTail()).toMatchObject({ seqNum: 2 });
     // Each record as a lone append would have written it.
     const read = async (name: string) => (await patient.stream(name).read({ seqNum: 1 })).records;
-    expect((await read(text!))[0]).toMatchObject({ body: 'text', headers: [['type', 'Text']] });
+    expect((await read(text!))[0]).toMatchObject({ body: 'text', headers: TEXT_HEADERS });
     const [raw] = (await patient.stream(bytes!).read({ seqNum: 1, as: 'bytes' })).records;
     expect(Buffer.from(raw!.body)).toEqual(Buffer.from([0xff, 0]));
     expect(raw!.headers.flat().map((b) => Buffer.from(b))).toEqual([Buffer.from('raw'), Buffer.from([0xfe])]);
