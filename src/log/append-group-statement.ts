@@ -22,9 +22,9 @@ export interface GroupedAppend {
  * against its own stream (fencing token, then matchSeqNum, then a `client-require` stream refusing a record
  * without a timestamp) and written when its own conditions hold, whatever happens to the others.
  *
- * The first step locks the rows of the streams named, skipping rows another transaction holds: a group never
- * waits for a lock, so neither a busy stream nor a stalled writer holds up the appends to other streams, and
- * two groups never deadlock. An append whose row was skipped, is missing, or fails a condition gets no row;
+ * The first step locks the rows of the streams named, skipping rows another transaction holds, and carries
+ * each append's parameters along to the update and the inserts. A group never waits for a lock, so neither a
+ * busy stream nor a stalled writer holds up the appends to other streams, and two groups never deadlock. An append whose row was skipped, is missing, or fails a condition gets no row;
  * nothing was written for it, and its caller goes on as after the single-record statement matched nothing
  * (appendEncoded: it reads why, and runs on its own if its conditions hold). READ COMMITTED gives the locking
  * read, and then the update, the newest version of a row that changed since the statement's snapshot, so
@@ -40,15 +40,13 @@ export interface GroupedAppend {
 export function appendGroupStatement(schema: string): string {
   const streams = qualified(schema, 'streams');
   return `
-with input as (
-  select *
+with locked as materialized (
+  select s.id, i.*
   from unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::boolean[], $7::int[],
     $8::boolean[], $9::int[], $10::int[], $11::int[], $12::int[], $13::text[], $14::text[])
     with ordinality as i(basin, name, match, token, ts, missing, size, utf8, body_offset, body_length,
       header_count, header_offset, command_id, header_text, ord)
-),
-locked as materialized (
-  select s.id, i.ord from ${streams} s join input i on s.basin = i.basin and s.name = i.name
+  join ${streams} s on s.basin = i.basin and s.name = i.name
   for update of s skip locked
 ),
 upd as (
@@ -57,8 +55,8 @@ upd as (
     bytes = s.bytes + i.size,
     ${COMMIT_KEY},
     last_ts = greatest(s.last_ts, ${recordTimestamp('s.ts_mode', 's.ts_uncapped', 'i.ts', NOW_MS)})
-  from locked l join input i on i.ord = l.ord
-  where s.id = l.id
+  from locked i
+  where s.id = i.id
     and (i.token is null or s.fencing_token = i.token)
     and (i.match is null or s.next_seq = i.match)
     and (not i.missing or s.ts_mode <> ${CLIENT_REQUIRE})
