@@ -82,7 +82,7 @@ export class AppendGroups {
     if (this.#running < this.#settings.concurrency && this.#queue.length === 0) return this.#alone(alone);
     return new Promise((resolve, reject) => {
       this.#queue.push({ append, alone, resolve, reject });
-      this.#stall ??= setTimeout(() => this.#stalled(), this.#settings.stallMs);
+      this.#rearm(false);
     });
   }
 
@@ -98,22 +98,31 @@ export class AppendGroups {
 
   /** Sends what is queued while there are places. */
   #next(): void {
-    while (this.#queue.length > 0 && this.#running < this.#settings.concurrency) this.#send();
-    this.#rearm();
+    let sent = false;
+    while (this.#queue.length > 0 && this.#running < this.#settings.concurrency) {
+      this.#send();
+      sent = true;
+    }
+    this.#rearm(sent);
   }
 
   /** No place came free in time: one group goes all the same. */
   #stalled(): void {
     this.#stall = undefined;
     if (this.#queue.length > 0) this.#send();
-    this.#rearm();
+    this.#rearm(false);
   }
 
-  #rearm(): void {
-    if (this.#queue.length === 0) {
+  /**
+   * The stall timer runs while appends wait, from the last time a group went out (`restart`): it fires only
+   * when no place came free for `stallMs`, not merely because the queue never emptied under load.
+   */
+  #rearm(restart: boolean): void {
+    if (restart || this.#queue.length === 0) {
       clearTimeout(this.#stall);
       this.#stall = undefined;
-    } else this.#stall ??= setTimeout(() => this.#stalled(), this.#settings.stallMs);
+    }
+    if (this.#queue.length > 0) this.#stall ??= setTimeout(() => this.#stalled(), this.#settings.stallMs);
   }
 
   /** Takes the next group off the queue (the oldest append first, one per stream) and sends it. */
