@@ -214,14 +214,19 @@ async function appendOneRecord(
       return row;
     };
     // The update may share a statement with other callers' appends (see append-groups.ts).
-    const grouped = {
-      basin: request.basins[0]!,
-      stream: request.names[0]!,
-      batch: request.batches[0]!,
-      options: conditions,
-      commandId: options.commandId ?? null,
-    };
-    const row = head === 'update' ? await context.groups.run(grouped, alone) : await alone();
+    const row =
+      head === 'update'
+        ? await context.groups.run(
+            {
+              basin: request.basins[0]!,
+              stream: request.names[0]!,
+              batch: request.batches[0]!,
+              options: conditions,
+              commandId: options.commandId ?? null,
+            },
+            alone,
+          )
+        : await alone();
     if (!row) continue;
     appended(context, request.basins[0]!, request.names[0]!, row);
     const position = (seqNum: number) => ({ seqNum, timestamp: row.timestamp });

@@ -102,8 +102,8 @@ export interface ConnectOptions {
 export interface ConnectSettings {
   schema: string;
   defaultBasin: string;
-  /** The pool to make when none was given (empty when one was). */
-  poolConfig: pg.PoolConfig;
+  /** The pool to make; undefined when one was given. */
+  poolConfig: pg.PoolConfig | undefined;
   migrate: boolean;
   sweepIntervalMs: number;
   pollIntervalMs: number;
@@ -143,7 +143,7 @@ export function connectSettings(options: ConnectOptions): ConnectSettings {
     schema,
     defaultBasin,
     poolConfig: options.pool
-      ? {}
+      ? undefined
       : {
           ...sessionConfig(connectionString!),
           max: options.max ?? 10,
