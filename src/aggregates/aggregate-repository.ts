@@ -111,7 +111,7 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     const events: RecordedEvent<E>[] = [];
     let next = start;
     const decode = ([seqNum, , , headers, body, timestamp]: EventRow): void => {
-      events.push(this.aggregate.codec.decodeRow(seqNum, timestamp, headers, body, stream.name));
+      events.push(this.aggregate.codec.decodeText(seqNum, timestamp, headers, body, stream.name));
       next = seqNum + 1;
     };
     while (next < end) {
@@ -282,7 +282,7 @@ export class AggregateRepository<State, E extends AnyEvent, Command> {
     // Each record is decoded and folded as it arrives, never kept: memory stays flat, and garbage dies young.
     const fold = ([seqNum, , , headers, body, timestamp]: EventRow): void => {
       if (seqNum !== version) throw gap(name, version, seqNum);
-      state = evolve(state, codec.decodeRow(seqNum, timestamp, headers, body, name));
+      state = evolve(state, codec.decodeText(seqNum, timestamp, headers, body, name));
       version = seqNum + 1;
     };
     // The first read also brings the newest snapshot (when the aggregate takes them); a snapshot its state

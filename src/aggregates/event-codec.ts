@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../log/errors.js';
+import { pickTextHeaders, textHeaderPairs } from '../log/text-types.js';
 import type { AppendRecord, SequencedRecord } from '../log/types.js';
 import type { AnyEvent, EventDefinition, Upcaster } from './define-event.js';
 import { EventDecodeError, type EventDecodeReason } from './errors.js';
@@ -104,7 +105,7 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
   ): RecordedEvent<E> {
     let type: string | undefined;
     let version: string | undefined;
-    let eventId = '';
+    let eventId: string | undefined;
     let commandId: string | undefined;
     let correlationId: string | undefined;
     let causationId: string | undefined;
@@ -136,6 +137,70 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
         }
       }
     }
+    return this.#decode(
+      seqNum,
+      timestamp,
+      body,
+      stream,
+      type,
+      version,
+      eventId,
+      commandId,
+      correlationId,
+      causationId,
+      metadata,
+    );
+  }
+
+  /**
+   * {@link decode} of a record given as its parts, its headers as Postgres prints a text[] of names and values
+   * (what loads read): the event's headers are picked from the text, with no pairs made. @internal
+   */
+  decodeText(
+    seqNum: number,
+    timestamp: number,
+    headers: string | null,
+    body: string | null,
+    stream: string,
+  ): RecordedEvent<E> {
+    if (headers === null || !pickTextHeaders(headers, HEADER_ORDER, picked)) {
+      return this.decodeRow(
+        seqNum,
+        timestamp,
+        headers === null ? null : textHeaderPairs(headers),
+        body,
+        stream,
+      );
+    }
+    // Taken out of the shared array before any schema or upcaster (user code) runs.
+    return this.#decode(
+      seqNum,
+      timestamp,
+      body,
+      stream,
+      picked[0],
+      picked[1],
+      picked[2],
+      picked[3],
+      picked[4],
+      picked[5],
+      picked[6],
+    );
+  }
+
+  #decode(
+    seqNum: number,
+    timestamp: number,
+    body: string | null,
+    stream: string,
+    type: string | undefined,
+    version: string | undefined,
+    eventId: string | undefined,
+    commandId: string | undefined,
+    correlationId: string | undefined,
+    causationId: string | undefined,
+    metadata: string | undefined,
+  ): RecordedEvent<E> {
     if (type === undefined) {
       throw decodeError(
         stream,
@@ -198,7 +263,7 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
       seqNum,
       timestamp,
       version: stored,
-      eventId,
+      eventId: eventId ?? '',
     };
     if (commandId !== undefined) event.commandId = commandId;
     if (correlationId !== undefined) event.correlationId = correlationId;
@@ -207,6 +272,18 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
     return event as unknown as RecordedEvent<E>;
   }
 }
+
+/** The names {@link EventCodec.decodeText} picks, in its parameters' order. */
+const HEADER_ORDER = [
+  EVENT_HEADERS.type,
+  EVENT_HEADERS.version,
+  EVENT_HEADERS.eventId,
+  EVENT_HEADERS.commandId,
+  EVENT_HEADERS.correlationId,
+  EVENT_HEADERS.causationId,
+  EVENT_HEADERS.metadata,
+] as const;
+const picked: (string | undefined)[] = new Array<string | undefined>(HEADER_ORDER.length);
 
 /** The event id of a record the codec made (its `event-id` header). */
 export function eventIdOf(record: AppendRecord): string {

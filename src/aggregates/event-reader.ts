@@ -1,18 +1,19 @@
 import type pg from 'pg';
 import { scanQuery } from '../log/run-query.js';
 import { statementName } from '../log/statement-name.js';
-import { textAsStrings } from '../log/text-types.js';
+import { lateAsStrings } from '../log/text-types.js';
 import { readEventsStatement } from './read-events-statement.js';
 
 /**
- * A record as loads see it: seqNum, headers as `[name, value]` pairs (text), body text, timestamp (the
- * statement's row as it is, with three unused columns: no copy per record).
+ * A record as loads see it: seqNum, headers as Postgres prints their text[] (names and values; see
+ * `EventCodec.decodeText`), body text, timestamp (the statement's row as it is, with three unused columns: no
+ * copy per record).
  */
 export type EventRow = [
   seqNum: number,
   _b: null,
   _c: null,
-  headers: [string, string][] | null,
+  headers: string | null,
   body: string | null,
   timestamp: number,
   _g: null,
@@ -35,7 +36,7 @@ type Row = [
   a: number,
   b: number | null,
   c: number | null,
-  headers: [string, string][] | null,
+  headers: string | null,
   body: string | null,
   timestamp: number,
   streamId: number | null,
@@ -93,7 +94,7 @@ export class EventReader {
           wanted = onHead(head);
         } else if (wanted) onRecord(row as unknown as EventRow);
       },
-      { types: textAsStrings, rowMode: 'array' },
+      { types: lateAsStrings.types, rowMode: 'array' },
     );
     return head && { head, count: rows - 1 };
   }

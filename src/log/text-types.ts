@@ -37,6 +37,42 @@ function textPairs<T>(element: (value: string) => T): (value: string) => [T, T][
   };
 }
 
+/** A text[] header array as Postgres prints it, as `[name, value]` pairs. */
+export const textHeaderPairs: (value: string) => [string, string][] = textPairs((value) => value);
+
+/**
+ * The values of the headers named `names` in a text[] header array as Postgres prints it, put in `out` at
+ * their name's index (the last one when a name comes twice; undefined when it does not come), without making
+ * the pairs: the usual record's headers are picked with a slice per value taken. Returns false, leaving `out`
+ * unspecified, when an element is quoted (see {@link textPairs}): the caller then takes the pairs.
+ */
+export function pickTextHeaders(
+  value: string,
+  names: readonly string[],
+  out: (string | undefined)[],
+): boolean {
+  if (value.includes('"')) return false;
+  out.fill(undefined);
+  const last = value.length - 1;
+  let at = 1;
+  while (at < last) {
+    const comma = value.indexOf(',', at);
+    if (comma === -1) return false; // not pairs
+    const next = value.indexOf(',', comma + 1);
+    const end = next === -1 ? last : next;
+    const length = comma - at;
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
+      if (name.length === length && value.startsWith(name, at)) {
+        out[i] = value.slice(comma + 1, end);
+        break;
+      }
+    }
+    at = end + 1;
+  }
+  return true;
+}
+
 const bytes = (value: string): Buffer => Buffer.from(value.slice(2), 'hex');
 const utf8 = (value: string): string => Buffer.from(value.slice(2), 'hex').toString('utf8');
 const same = (value: string): string => value;
@@ -118,9 +154,6 @@ const BYTES: Decoding<Buffer> = {
   fromBytes: byteaPairs(bytes),
   fromText: textPairs(encoded),
 };
-
-/** bytea as UTF-8 strings (invalid bytes replaced), header arrays as pairs of strings, bigints as numbers. */
-export const textAsStrings = typeSet(STRINGS.element, STRINGS.fromBytes, STRINGS.fromText);
 
 /**
  * For reads that keep their rows and make records later (see row-page.ts): the type parsers leave the header

@@ -132,6 +132,65 @@ describe('AggregateRepository', () => {
     expect((await repository.load(id)).state.balance).toBe(7);
   });
 
+  it('reads every event header back as written, however Postgres prints the header text', async () => {
+    const id = uniqueName('acc');
+    const stream = fixture.log.stream(`account-${id}`);
+    const header = (...pairs: [string, string][]) => pairs;
+    await stream.append(
+      [
+        // the codec's own order, with every envelope header
+        header(
+          ['type', 'AccountOpened'],
+          ['version', '1'],
+          ['event-id', 'e0'],
+          ['command-id', 'c'],
+          ['correlation-id', 'r'],
+          ['causation-id', 'k'],
+        ),
+        // another order; names that begin like the event's; a name twice (the last one counts)
+        header(
+          ['event-idx', 'no'],
+          ['types', 'no'],
+          ['version', '2'],
+          ['type', 'Closed'],
+          ['event-id', 'e1'],
+          ['type', 'Deposited'],
+        ),
+        // values Postgres quotes: spaces, commas, braces, quotes, backslashes, empty, NULL; and metadata
+        header(
+          ['type', 'Deposited'],
+          ['version', '2'],
+          ['event-id', 'a "b", {c} \\d'],
+          ['command-id', ''],
+          ['correlation-id', 'NULL'],
+          ['metadata', '{"who":"ada lovelace"}'],
+        ),
+        // no event id
+        header(['type', 'Deposited'], ['version', '2']),
+      ].map((headers, i) => ({
+        headers,
+        body: i === 0 ? '{"owner":"ada"}' : '{"amount":1,"currency":"EUR"}',
+      })),
+    );
+    const repository = new AggregateRepository(fixture.log, Account);
+    const events = await repository.events(id, 0, 4);
+    const { records } = await stream.read({ seqNum: 0, count: 4 });
+    expect(events).toEqual(records.map((record) => Account.codec.decode(record, stream.name)));
+    expect(events.map(({ type, eventId }) => [type, eventId])).toEqual([
+      ['AccountOpened', 'e0'],
+      ['Deposited', 'e1'],
+      ['Deposited', 'a "b", {c} \\d'],
+      ['Deposited', ''],
+    ]);
+    expect(events[0]).toMatchObject({ commandId: 'c', correlationId: 'r', causationId: 'k' });
+    expect(events[2]).toMatchObject({
+      commandId: '',
+      correlationId: 'NULL',
+      metadata: { who: 'ada lovelace' },
+    });
+    expect((await repository.load(id)).state.balance).toBe(3);
+  });
+
   it('fails loudly, naming stream, seqNum and type, on records it cannot decode', async () => {
     const repository = new AggregateRepository(fixture.log, Account);
     const cases: [string, string, string, string][] = [
