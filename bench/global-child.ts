@@ -12,6 +12,8 @@
  *   live-write <url> <rate> <count>           appends <count> 1-record appends at <rate>/s, bodies timestamped
  *   notify-append <url> <count> <streams>     16 in flight 1-record appends to existing streams; reports the rate
  *   notify-follow <url>                       a basin-wide follower, until disconnected
+ *   notify-listen <url>                       LISTENs and keeps the basin marked watched, reading nothing, until
+ *                                             SIGTERM; reports the notifications it received
  *
  * Each reports one JSON object over IPC.
  */
@@ -353,6 +355,34 @@ async function notifyFollow(url: string): Promise<object> {
   return { followed: n };
 }
 
+/**
+ * What an idle follower asks of appending processes, without the follower's reading: LISTEN on the log's
+ * channel and the basin marked watched (renewed as src/subscriptions/basin-watch.ts does), so that every
+ * appending process notifies after its appends. The notify cost with this process instead of a follower is the
+ * cost of notifications on the append path alone.
+ */
+async function notifyListen(url: string): Promise<object> {
+  const { notifyChannel } = (await import(
+    new URL('../dist/src/log/statement-parts.js', import.meta.url).href
+  )) as typeof import('../src/log/statement-parts.js');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  let notifications = 0;
+  client.on('notification', () => notifications++);
+  await client.query(`listen "${notifyChannel(GLOBAL_SCHEMA)}"`);
+  const mark = () =>
+    client.query(
+      `update "${GLOBAL_SCHEMA}".basins set watched_until = clock_timestamp() + interval '1 second'`,
+    );
+  await mark();
+  const timer = setInterval(() => void mark().catch(() => undefined), 400);
+  process.send?.({ ready: true });
+  await new Promise<void>((resolve) => process.once('SIGTERM', () => resolve()));
+  clearInterval(timer);
+  await client.end();
+  return { notifications };
+}
+
 async function main(): Promise<object> {
   const [role, url, a, b] = process.argv.slice(2) as [string, string, string, string];
   switch (role) {
@@ -370,6 +400,8 @@ async function main(): Promise<object> {
       return notifyAppend(url, Number(a), Number(b));
     case 'notify-follow':
       return notifyFollow(url);
+    case 'notify-listen':
+      return notifyListen(url);
     default:
       throw new Error(`unknown role ${role}`);
   }

@@ -6,7 +6,8 @@
  *   baseline), by `readAll` pages and by a consumer with a no-op handler; rate and peak RSS of each;
  * - live: a consumer (and a followAll) in one process while another appends at a fixed rate: the latency
  *   from the append's start to the handler, p50 and p99;
- * - notify cost: 16-in-flight appends with no follower and with a basin-wide follower in another process
+ * - notify cost: 16-in-flight appends with no follower and with a basin-wide follower in another process; and
+ *   with a process that only listens and keeps the basin marked watched (the cost of the notifications alone)
  *   (whose basin mark makes the appending process send notifications after its appends commit).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -88,8 +89,19 @@ export interface GlobalResult {
     }
   >;
   live: Record<string, Record<string, number>>;
-  /** Rates per round without and with a follower; `ratio`: the median of the per-round ratios. */
-  notify: { without: number[]; with: number[]; ratio: number; ofMedians: number };
+  /**
+   * Rates per round without a follower, with one, and with a listener that reads nothing (`listen`, and the
+   * notifications it heard); `ratio` and `listenRatio`: the medians of the per-round ratios to `without`.
+   */
+  notify: {
+    without: number[];
+    with: number[];
+    listen: number[];
+    notifications: number[];
+    ratio: number;
+    ofMedians: number;
+    listenRatio: number;
+  };
   error?: string;
 }
 
@@ -98,106 +110,89 @@ export async function runGlobal(
   url: string,
   p: Params['global'],
   log: (line: string) => void,
+  parts: { catchUpAndLive: boolean; notify: boolean } = { catchUpAndLive: true, notify: true },
 ): Promise<GlobalResult> {
   const result: GlobalResult = {
     records: p.records,
     seed: {},
     catchUp: {},
     live: {},
-    notify: { without: [], with: [], ratio: NaN, ofMedians: NaN },
+    notify: {
+      without: [],
+      with: [],
+      listen: [],
+      notifications: [],
+      ratio: NaN,
+      ofMedians: NaN,
+      listenRatio: NaN,
+    },
   };
   const timeout = 900_000;
   try {
-    log(`global: seeding ${p.records.toLocaleString('en-US')} records`);
-    result.seed = await spawn(['seed', url, String(p.records), String(p.streams)], timeout).result;
+    if (parts.catchUpAndLive) {
+      log(`global: seeding ${p.records.toLocaleString('en-US')} records`);
+      result.seed = await spawn(['seed', url, String(p.records), String(p.streams)], timeout).result;
 
-    const systems = ['plain-pg', 'readAll', 'consumer'];
-    if (p.emmett) {
-      log(`global: seeding ${p.records.toLocaleString('en-US')} events into Emmett`);
-      result.seed.emmett = (
-        await spawn(['seed-emmett', url, String(p.records), String(p.streams)], timeout).result
-      ).ms!;
-      systems.push('emmett');
-      result.emmettCount = Math.min(p.emmettCount, p.records);
-    }
-    // Untimed: hint bits, visibility map and statistics for every system alike (the first reader of fresh
-    // rows would otherwise pay for setting the hint bits).
-    const vacuum = new pg.Client({ connectionString: url });
-    await vacuum.connect();
-    await vacuum.query('vacuum (analyze)').finally(() => vacuum.end());
-    const rates: Record<string, number[]> = Object.fromEntries(systems.map((s) => [s, []]));
-    const peaks: Record<string, number> = {};
-    const heaps: Record<string, number> = {};
-    for (let round = 0; round < p.rounds; round++) {
-      const order = systems.map((_, i) => systems[(i + round) % systems.length]!);
-      for (const system of order) {
-        const expected = system === 'emmett' ? result.emmettCount! : p.records;
-        const r = await spawn(['catchup', url, system, String(expected)], timeout).result;
-        if (r.records !== expected)
-          throw new Error(`catch-up ${system} read ${r.records} of ${expected} records`);
-        rates[system]!.push((r.records! / r.ms!) * 1000);
-        peaks[system] = Math.max(peaks[system] ?? 0, r.peakRssMb!);
-        heaps[system] = Math.max(heaps[system] ?? 0, r.heapAfterGcMb!);
-        log(
-          `global round ${round + 1}/${p.rounds}  catch-up ${system.padEnd(9)} ${Math.round((r.records! / r.ms!) * 1000).toLocaleString('en-US')} records/s, peak RSS ${r.peakRssMb} MB`,
-        );
+      const systems = ['plain-pg', 'readAll', 'consumer'];
+      if (p.emmett) {
+        log(`global: seeding ${p.records.toLocaleString('en-US')} events into Emmett`);
+        result.seed.emmett = (
+          await spawn(['seed-emmett', url, String(p.records), String(p.streams)], timeout).result
+        ).ms!;
+        systems.push('emmett');
+        result.emmettCount = Math.min(p.emmettCount, p.records);
       }
-    }
-    const base = rates['plain-pg']!;
-    for (const s of systems) {
-      result.catchUp[s] = {
-        rates: rates[s]!.map(Math.round),
-        median: Math.round(median(rates[s]!)),
-        peakRssMb: peaks[s]!,
-        heapAfterGcMb: heaps[s]!,
-        ratio: round2(medianOfRatios(rates[s]!, base)),
-        ofMedians: round2(median(rates[s]!) / median(base)),
-      };
-    }
-
-    for (const system of ['consumer', 'followAll']) {
-      const follower = spawn(['live-follow', url, system, String(p.liveCount)], timeout);
-      await follower.ready;
-      const writer = spawn(['live-write', url, String(p.liveRate), String(p.liveCount)], timeout);
-      const [latency, written] = await Promise.all([follower.result, writer.result]);
-      result.live[system] = {
-        ...latency,
-        ...Object.fromEntries(Object.entries(written).map(([k, v]) => [`writer.${k}`, v])),
-      };
-      log(
-        `global live ${system}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms at ${written.achievedRate} appends/s`,
-      );
-    }
-
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      for (let round = 0; round < p.notifyRounds; round++) {
-        for (const mode of round % 2 === 0 ? ['without', 'with'] : ['with', 'without']) {
-          await admin.query(`update "${GLOBAL_SCHEMA}".basins set watched_until = null`);
-          let follower: Child | undefined;
-          if (mode === 'with') {
-            follower = spawn(['notify-follow', url], timeout);
-            await follower.ready;
-          }
-          const r = await spawn(
-            ['notify-append', url, String(p.notifyCount), String(p.notifyStreams)],
-            timeout,
-          ).result;
-          follower?.process.kill('SIGKILL');
-          await follower?.result.catch(() => undefined);
-          result.notify[mode as 'with' | 'without'].push(r.rate!);
+      // Untimed: hint bits, visibility map and statistics for every system alike (the first reader of fresh
+      // rows would otherwise pay for setting the hint bits).
+      const vacuum = new pg.Client({ connectionString: url });
+      await vacuum.connect();
+      await vacuum.query('vacuum (analyze)').finally(() => vacuum.end());
+      const rates: Record<string, number[]> = Object.fromEntries(systems.map((s) => [s, []]));
+      const peaks: Record<string, number> = {};
+      const heaps: Record<string, number> = {};
+      for (let round = 0; round < p.rounds; round++) {
+        const order = systems.map((_, i) => systems[(i + round) % systems.length]!);
+        for (const system of order) {
+          const expected = system === 'emmett' ? result.emmettCount! : p.records;
+          const r = await spawn(['catchup', url, system, String(expected)], timeout).result;
+          if (r.records !== expected)
+            throw new Error(`catch-up ${system} read ${r.records} of ${expected} records`);
+          rates[system]!.push((r.records! / r.ms!) * 1000);
+          peaks[system] = Math.max(peaks[system] ?? 0, r.peakRssMb!);
+          heaps[system] = Math.max(heaps[system] ?? 0, r.heapAfterGcMb!);
           log(
-            `global round ${round + 1}/${p.notifyRounds}  notify-cost ${mode.padEnd(7)} followers ${r.rate!.toLocaleString('en-US')} appends/s`,
+            `global round ${round + 1}/${p.rounds}  catch-up ${system.padEnd(9)} ${Math.round((r.records! / r.ms!) * 1000).toLocaleString('en-US')} records/s, peak RSS ${r.peakRssMb} MB`,
           );
         }
       }
-      await admin.query(`update "${GLOBAL_SCHEMA}".basins set watched_until = null`);
-    } finally {
-      await admin.end();
+      const base = rates['plain-pg']!;
+      for (const s of systems) {
+        result.catchUp[s] = {
+          rates: rates[s]!.map(Math.round),
+          median: Math.round(median(rates[s]!)),
+          peakRssMb: peaks[s]!,
+          heapAfterGcMb: heaps[s]!,
+          ratio: round2(medianOfRatios(rates[s]!, base)),
+          ofMedians: round2(median(rates[s]!) / median(base)),
+        };
+      }
+
+      for (const system of ['consumer', 'followAll']) {
+        const follower = spawn(['live-follow', url, system, String(p.liveCount)], timeout);
+        await follower.ready;
+        const writer = spawn(['live-write', url, String(p.liveRate), String(p.liveCount)], timeout);
+        const [latency, written] = await Promise.all([follower.result, writer.result]);
+        result.live[system] = {
+          ...latency,
+          ...Object.fromEntries(Object.entries(written).map(([k, v]) => [`writer.${k}`, v])),
+        };
+        log(
+          `global live ${system}: p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms at ${written.achievedRate} appends/s`,
+        );
+      }
     }
-    result.notify.ratio = round2(medianOfRatios(result.notify.with, result.notify.without));
-    result.notify.ofMedians = round2(median(result.notify.with) / median(result.notify.without));
+
+    if (parts.notify) await notifyCost(url, p, result, log, timeout);
   } catch (error) {
     result.error = (error as Error).message;
     log(`global: ERROR ${result.error}`);
@@ -205,9 +200,62 @@ export async function runGlobal(
   return result;
 }
 
+/** The notify cost's rounds: without a follower, with one, with a listener that reads nothing. */
+async function notifyCost(
+  url: string,
+  p: Params['global'],
+  result: GlobalResult,
+  log: (line: string) => void,
+  timeout: number,
+): Promise<void> {
+  // Untimed: the schema and the streams, when the notify cost runs alone.
+  await spawn(['notify-append', url, '0', String(p.notifyStreams)], timeout).result;
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    for (let round = 0; round < p.notifyRounds; round++) {
+      const modes = ['without', 'with', 'listen'] as const;
+      for (const mode of modes.map((_, i) => modes[(i + round) % modes.length]!)) {
+        await admin.query(`update "${GLOBAL_SCHEMA}".basins set watched_until = null`);
+        let other: Child | undefined;
+        if (mode !== 'without') {
+          other = spawn([mode === 'with' ? 'notify-follow' : 'notify-listen', url], timeout);
+          await other.ready;
+        }
+        const r = await spawn(['notify-append', url, String(p.notifyCount), String(p.notifyStreams)], timeout)
+          .result;
+        let heard = '';
+        if (mode === 'listen') {
+          other!.process.kill('SIGTERM');
+          const { notifications } = await other!.result;
+          result.notify.notifications.push(notifications!);
+          heard = `, ${notifications} notifications heard`;
+        } else {
+          other?.process.kill('SIGKILL');
+          await other?.result.catch(() => undefined);
+        }
+        result.notify[mode].push(r.rate!);
+        log(
+          `global round ${round + 1}/${p.notifyRounds}  notify-cost ${mode.padEnd(7)} ${r.rate!.toLocaleString('en-US')} appends/s${heard}`,
+        );
+      }
+    }
+    await admin.query(`update "${GLOBAL_SCHEMA}".basins set watched_until = null`);
+  } finally {
+    await admin.end();
+  }
+  result.notify.ratio = round2(medianOfRatios(result.notify.with, result.notify.without));
+  result.notify.ofMedians = round2(median(result.notify.with) / median(result.notify.without));
+  result.notify.listenRatio = round2(medianOfRatios(result.notify.listen, result.notify.without));
+}
+
 /** The global workloads' lines of the bench table. */
 export function formatGlobal(r: GlobalResult): string {
-  const lines = [`global log (${r.records.toLocaleString('en-US')} records)`];
+  const lines = [
+    Object.keys(r.catchUp).length > 0
+      ? `global log (${r.records.toLocaleString('en-US')} records)`
+      : 'global log (the notify cost alone)',
+  ];
   const emmett = r.catchUp.emmett?.median;
   for (const [system, c] of Object.entries(r.catchUp)) {
     const vsEmmett =
@@ -225,6 +273,7 @@ export function formatGlobal(r: GlobalResult): string {
   if (r.notify.without.length > 0) {
     lines.push(
       `  notify cost: ${Math.round(median(r.notify.with)).toLocaleString('en-US')} appends/s with a basin follower, ${Math.round(median(r.notify.without)).toLocaleString('en-US')} without: ${r.notify.ratio.toFixed(2)}x (${r.notify.ofMedians.toFixed(2)})`,
+      `  notifications alone: ${Math.round(median(r.notify.listen)).toLocaleString('en-US')} appends/s with a process listening and the basin marked, reading nothing: ${r.notify.listenRatio.toFixed(2)}x (${Math.round(median(r.notify.notifications)).toLocaleString('en-US')} notifications heard a run)`,
     );
   }
   if (r.error) lines.push(`  ERROR ${r.error}`);

@@ -192,8 +192,9 @@ async function main(): Promise<number> {
     }
 
     let global: GlobalResult | undefined;
-    if (options.workloads.includes('global') && options.systems.includes('fencepost')) {
-      global = await runGlobal(db.url, params.global, log);
+    const globalAll = options.workloads.includes('global');
+    if ((globalAll || options.workloads.includes('notify')) && options.systems.includes('fencepost')) {
+      global = await runGlobal(db.url, params.global, log, { catchUpAndLive: globalAll, notify: true });
       if (global.error) errors.push(`global: ${global.error}`);
     }
 

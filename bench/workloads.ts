@@ -21,7 +21,8 @@ export const ROUND_WORKLOADS = [
   'commands-16',
 ] as const;
 export type RoundWorkload = (typeof ROUND_WORKLOADS)[number];
-export const WORKLOADS = [...ROUND_WORKLOADS, 'memory', 'global'] as const;
+/** `global`: catch-up, live latency and the notify cost (bench/global.ts); `notify`: the notify cost alone. */
+export const WORKLOADS = [...ROUND_WORKLOADS, 'memory', 'global', 'notify'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 /** Sizes of every workload. One object per mode, sent to the workers with each run. */
@@ -149,6 +150,7 @@ export const TARGETS: Record<Workload, Target> = {
   'commands-16': { vsEmmett: 2, vsOwn: 0.6 },
   // Targets of the global workloads (catch-up ≥ 0.6 plain-pg, live p99 < 50 ms, notify cost ≥ 0.9): see global.ts.
   global: {},
+  notify: {},
 };
 
 /** Workloads compared with another workload of fencepost's own (the `other` column). */
