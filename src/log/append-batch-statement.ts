@@ -1,5 +1,5 @@
 import { qualified } from '../db/schema-name.js';
-import { boolArray, intArray, textArrays } from './array-literal.js';
+import { boolArray, intArray, textArray, textArrays } from './array-literal.js';
 import { toBuffer } from './bytes.js';
 import { runningTotals, type EncodedBatch } from './encode-batch.js';
 import type { Head } from './log-context.js';
@@ -18,12 +18,12 @@ import type { AppendOptions } from './types.js';
  * How a batch's timestamps are made. `arrival`: no record has a client timestamp, so every record gets the
  * same one, the database's clock raised to the stream's last timestamp (the stream's new last timestamp).
  * `client`: each record's timestamp is the running maximum of the batch's timestamps, raised to the stream's
- * last one before the batch (a window over the batch, and the timestamps at `$22` returned).
+ * last one before the batch (a window over the batch, and the timestamps at `$23` returned).
  */
 export type Stamping = 'arrival' | 'client';
 
 /**
- * The append of a batch. Its row: the start, the tail, and the timestamps at the 1-based positions `$22`
+ * The append of a batch. Its row: the start, the tail, and the timestamps at the 1-based positions `$23`
  * (`client` stamping only); none when a condition failed or the stream is missing.
  * Parameters: see {@link appendParameters}.
  */
@@ -51,7 +51,7 @@ ins as (
     (stream_id, seq_num, timestamp, headers, headers_text, body, size, body_utf8, commit_key, span, end_bytes)
   select u.id, u.start + b.ord - 1, ${timestamp},
     case when b.header_count > 0 then ($7::bytea[])[b.header_offset + 1 : b.header_offset + 2 * b.header_count] end,
-    case when b.header_count > 0 then b.header_text::text[] end,
+    case when b.header_count > 0 then coalesce(b.header_text::text[], $22::text[]) end,
     substring($4::bytea from b.body_offset + 1 for b.body_length),
     b.size,
     b.utf8,
@@ -63,7 +63,7 @@ ins as (
 )
 select u.start, u.next_seq, u.last_ts, ${
     client
-      ? '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($22::int[]))'
+      ? '(select array_agg(i.timestamp order by i.seq_num) from ins i where i.seq_num - u.start + 1 = any($23::int[]))'
       : 'null::bigint[]'
   } as marks, u.stream_id, u.watched
 from upd u`;
@@ -71,8 +71,8 @@ from upd u`;
 
 /**
  * The batch statement's parameters; `$21` is where each record ends in the batch's metered bytes (see
- * migrations/0006_record_offsets.sql), and `marks` (`$22`, for `client` stamping) are positions whose
- * timestamps come back.
+ * migrations/0006_record_offsets.sql); `$22` the headers every record has, when all have the same (then `$19`
+ * is null); and `marks` (`$23`, for `client` stamping) are positions whose timestamps come back.
  */
 export function appendParameters(
   basin: string,
@@ -81,11 +81,16 @@ export function appendParameters(
   options: AppendOptions,
   marks?: readonly number[],
 ): unknown[] {
-  // The usual batch sends less: no per-record header layout when every record has as many headers, no
+  // The usual batch sends less: no per-record header layout when every record has as many headers, one
+  // header array when every record has the same headers (Postgres parses it once, not once per record), no
   // timestamps when none is given (arrival stamping), no flags when every body is text.
   const uniform = batch.headerCounts.every((n) => n === batch.headerCounts[0])
     ? batch.headerCounts[0]!
     : null;
+  const shared =
+    uniform !== null && uniform > 0 && batch.headerText && sameHeaders(batch.headerText, 2 * uniform)
+      ? textArray(batch.headerText.slice(0, 2 * uniform))
+      : null;
   const values: unknown[] = [
     basin,
     stream,
@@ -105,12 +110,21 @@ export function appendParameters(
     batch.missingTimestamp,
     intArray(batch.sizes),
     batch.utf8.every(Boolean) ? null : boolArray(batch.utf8),
-    batch.headerText && textArrays(batch.headerText, batch.headerOffsets, batch.headerCounts),
+    shared === null && batch.headerText
+      ? textArrays(batch.headerText, batch.headerOffsets, batch.headerCounts)
+      : null,
     uniform,
     intArray(runningTotals(batch.sizes)),
+    shared,
   ];
   if (marks) values.push(intArray(marks));
   return values;
+}
+
+/** Whether every record's `width` header strings (laid out one record after another) are the first one's. */
+function sameHeaders(text: readonly string[], width: number): boolean {
+  for (let i = width; i < text.length; i++) if (text[i] !== text[i - width]) return false;
+  return true;
 }
 
 function updateMany(schema: string, stamping: Stamping): string {

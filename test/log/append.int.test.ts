@@ -306,6 +306,40 @@ describe('bytes round-trip', () => {
     expect(records.map((r) => r.headers)).toEqual([...layouts, ...layouts]);
   });
 
+  it('keeps each record’s own headers when records of a batch have as many, the same or nearly', async () => {
+    const stream = freshStream();
+    const same: [string, string][] = [
+      ['type', 'A'],
+      ['v', '1'],
+    ];
+    const batches: [string, string][][][] = [
+      [same, same, same], // one header array for all (sent once)
+      [
+        same,
+        same,
+        [
+          ['type', 'A'],
+          ['v', '2'],
+        ],
+      ], // the last value differs
+      [
+        same,
+        [
+          ['v', '1'],
+          ['type', 'A'],
+        ],
+        same,
+      ], // the same pairs in another order
+    ];
+    for (const [i, batch] of batches.entries()) {
+      await stream.append(batch.map((headers) => ({ body: `b${i}`, headers })));
+      // with client timestamps: the statement that returns timestamps
+      await stream.append(batch.map((headers, k) => ({ body: `t${i}`, headers, timestamp: 1 + k })));
+    }
+    const { records } = await stream.read({ seqNum: 0 });
+    expect(records.map((r) => r.headers)).toEqual(batches.flatMap((batch) => [...batch, ...batch]));
+  });
+
   it('keeps text headers and byte headers of one batch apart, each exactly', async () => {
     const stream = freshStream();
     await stream.append([
