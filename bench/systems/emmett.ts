@@ -90,15 +90,20 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
     },
 
     async appendBatch(p, { prefix }) {
-      const stream = `orders-${prefix}-batch`;
+      const stream = (pass: number) => `orders-${prefix}-batch-${pass}`;
       const batch = Array.from({ length: p.batchSize }, () => EVENT);
       const { ms } = await timed(async () => {
-        for (let i = 0; i < p.batches; i++) {
-          await store.appendToStream(stream, batch, { expectedStreamVersion: BigInt(i * p.batchSize) });
+        for (let pass = 0; pass < p.passes; pass++) {
+          for (let i = 0; i < p.batches; i++) {
+            const expectedStreamVersion = BigInt(i * p.batchSize);
+            await store.appendToStream(stream(pass), batch, { expectedStreamVersion });
+          }
         }
       });
-      check('append-batch version', await version(stream), BigInt(p.batches * p.batchSize));
-      return { records: p.batches * p.batchSize, ms };
+      for (let pass = 0; pass < p.passes; pass++) {
+        check('append-batch version', await version(stream(pass)), BigInt(p.batches * p.batchSize));
+      }
+      return { records: p.batches * p.batchSize * p.passes, ms };
     },
 
     async race8(p, { prefix }) {

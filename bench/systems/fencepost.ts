@@ -106,13 +106,18 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
     },
 
     async appendBatch(p, { prefix }) {
-      const stream = log.stream(`${prefix}-batch`);
+      const stream = (pass: number) => `${prefix}-batch-${pass}`;
       const batch = Array.from({ length: p.batchSize }, () => RECORD);
       const { ms } = await timed(async () => {
-        for (let i = 0; i < p.batches; i++) await stream.append(batch, { matchSeqNum: i * p.batchSize });
+        for (let pass = 0; pass < p.passes; pass++) {
+          const s = log.stream(stream(pass));
+          for (let i = 0; i < p.batches; i++) await s.append(batch, { matchSeqNum: i * p.batchSize });
+        }
       });
-      check('append-batch tail', await tail(`${prefix}-batch`), p.batches * p.batchSize);
-      return { records: p.batches * p.batchSize, ms };
+      for (let pass = 0; pass < p.passes; pass++) {
+        check('append-batch tail', await tail(stream(pass)), p.batches * p.batchSize);
+      }
+      return { records: p.batches * p.batchSize * p.passes, ms };
     },
 
     async race8(p, { prefix }) {

@@ -91,15 +91,19 @@ export const create: SystemFactory = async ({ connectionString, poolSize }) => {
     },
 
     async appendBatch(p, { prefix }) {
-      const stream = `${prefix}-batch`;
+      const stream = (pass: number) => `${prefix}-batch-${pass}`;
       const batch = Array.from({ length: p.batchSize }, () => DATA);
       const { ms } = await timed(async () => {
-        for (let i = 0; i < p.batches; i++) {
-          await pool.query({ ...INSERT_BATCH, values: [stream, i * p.batchSize, batch] });
+        for (let pass = 0; pass < p.passes; pass++) {
+          for (let i = 0; i < p.batches; i++) {
+            await pool.query({ ...INSERT_BATCH, values: [stream(pass), i * p.batchSize, batch] });
+          }
         }
       });
-      check('append-batch rows', await count(stream), p.batches * p.batchSize);
-      return { records: p.batches * p.batchSize, ms };
+      for (let pass = 0; pass < p.passes; pass++) {
+        check('append-batch rows', await count(stream(pass)), p.batches * p.batchSize);
+      }
+      return { records: p.batches * p.batchSize * p.passes, ms };
     },
 
     async race8(p, { prefix }) {
