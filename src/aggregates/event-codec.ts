@@ -103,53 +103,12 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
     body: string | null,
     stream: string,
   ): RecordedEvent<E> {
-    let type: string | undefined;
-    let version: string | undefined;
-    let eventId: string | undefined;
-    let commandId: string | undefined;
-    let correlationId: string | undefined;
-    let causationId: string | undefined;
-    let metadata: string | undefined;
-    if (headers !== null) {
-      for (const [name, value] of headers) {
-        switch (name) {
-          case EVENT_HEADERS.type:
-            type = value;
-            break;
-          case EVENT_HEADERS.version:
-            version = value;
-            break;
-          case EVENT_HEADERS.eventId:
-            eventId = value;
-            break;
-          case EVENT_HEADERS.commandId:
-            commandId = value;
-            break;
-          case EVENT_HEADERS.correlationId:
-            correlationId = value;
-            break;
-          case EVENT_HEADERS.causationId:
-            causationId = value;
-            break;
-          case EVENT_HEADERS.metadata:
-            metadata = value;
-            break;
-        }
-      }
+    const values = new Array<string | undefined>(HEADER_ORDER.length);
+    for (const [name, value] of headers ?? []) {
+      const index = HEADER_INDEX.get(name);
+      if (index !== undefined) values[index] = value; // the last one of a name counts
     }
-    return this.#decode(
-      seqNum,
-      timestamp,
-      body,
-      stream,
-      type,
-      version,
-      eventId,
-      commandId,
-      correlationId,
-      causationId,
-      metadata,
-    );
+    return this.#decode(seqNum, timestamp, body, stream, values);
   }
 
   /**
@@ -163,44 +122,23 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
     body: string | null,
     stream: string,
   ): RecordedEvent<E> {
-    if (headers === null || !pickTextHeaders(headers, HEADER_ORDER, picked)) {
-      return this.decodeRow(
-        seqNum,
-        timestamp,
-        headers === null ? null : textHeaderPairs(headers),
-        body,
-        stream,
-      );
+    if (headers !== null && pickTextHeaders(headers, HEADER_ORDER, picked)) {
+      return this.#decode(seqNum, timestamp, body, stream, picked);
     }
-    // Taken out of the shared array before any schema or upcaster (user code) runs.
-    return this.#decode(
-      seqNum,
-      timestamp,
-      body,
-      stream,
-      picked[0],
-      picked[1],
-      picked[2],
-      picked[3],
-      picked[4],
-      picked[5],
-      picked[6],
-    );
+    const pairs = headers === null ? null : textHeaderPairs(headers);
+    return this.decodeRow(seqNum, timestamp, pairs, body, stream);
   }
 
+  /** The event of a record whose headers' values are given in {@link HEADER_ORDER}. */
   #decode(
     seqNum: number,
     timestamp: number,
     body: string | null,
     stream: string,
-    type: string | undefined,
-    version: string | undefined,
-    eventId: string | undefined,
-    commandId: string | undefined,
-    correlationId: string | undefined,
-    causationId: string | undefined,
-    metadata: string | undefined,
+    headers: readonly (string | undefined)[],
   ): RecordedEvent<E> {
+    // Taken out first: `headers` may be the codec's shared array, and schemas and upcasters are user code.
+    const [type, version, eventId, commandId, correlationId, causationId, metadata] = headers;
     if (type === undefined) {
       throw decodeError(
         stream,
@@ -273,7 +211,7 @@ export class EventCodec<E extends AnyEvent = AnyEvent> {
   }
 }
 
-/** The names {@link EventCodec.decodeText} picks, in its parameters' order. */
+/** The headers an event is made from, in the order the codec's decoding passes their values. */
 const HEADER_ORDER = [
   EVENT_HEADERS.type,
   EVENT_HEADERS.version,
@@ -283,6 +221,8 @@ const HEADER_ORDER = [
   EVENT_HEADERS.causationId,
   EVENT_HEADERS.metadata,
 ] as const;
+const HEADER_INDEX = new Map<string, number>(HEADER_ORDER.map((name, index) => [name, index]));
+/** Where {@link EventCodec.decodeText} picks the values into: one array for every codec, read at once. */
 const picked: (string | undefined)[] = new Array<string | undefined>(HEADER_ORDER.length);
 
 /** The event id of a record the codec made (its `event-id` header). */
