@@ -25,9 +25,8 @@ const MIN_GAP_MS = 20;
  * flush, so every notifying transaction commits one after another (measured: 16-in-flight appends at two
  * thirds of their speed, and the slowest 1% of appends at 1,000/s waiting 18–47 ms instead of 5). So the
  * append statement only says whether a follower watches the stream, and this process notifies after the
- * commit, by a statement of its own: the first when the append's turn is over (see after-turn.ts), then,
- * while appends keep coming, one at most every 20 ms, each carrying every stream id that arrived since the one
- * before (`id,id,…`). Each costs a round trip and server time, and wakes every listening process: one per
+ * commit, by a statement of its own: when the append's turn is over (see after-turn.ts), and at most one
+ * every 20 ms, each carrying every stream id that arrived since the one before (`id,id,…`). Each costs a round trip and server time, and wakes every listening process: one per
  * append cost 16-in-flight appends about 10% of their speed (measured).
  *
  * A notification is only a wake-up: followers read by cursor and also poll, so one lost to a crash between
@@ -40,6 +39,8 @@ export class Notifier {
   readonly #pending = new Set<number>();
   readonly #marks: BasinMarks;
   #sending: Promise<void> | undefined;
+  /** When the last notification statement went (the first goes at once). */
+  #sentAt = -Infinity;
 
   constructor(pool: pg.Pool, schema: string) {
     this.#pool = pool;
@@ -67,12 +68,13 @@ export class Notifier {
   }
 
   async #send(): Promise<void> {
-    let sentAt = -Infinity; // the first goes at once
     while (this.#pending.size > 0) {
-      const gap = sentAt + MIN_GAP_MS - performance.now();
+      // Counted from the last statement, also one of a run that ended: a lull of a few milliseconds between
+      // appends does not let the next statement go sooner.
+      const gap = this.#sentAt + MIN_GAP_MS - performance.now();
       // The timers of `node:timers`, which fake timers leave alone (see after-turn.ts): `close()` waits for this.
       if (gap > 0) await sleep(gap);
-      sentAt = performance.now();
+      this.#sentAt = performance.now();
       const ids = [...this.#pending];
       this.#pending.clear();
       const payloads: string[] = [];
