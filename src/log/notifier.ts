@@ -71,7 +71,8 @@ export class Notifier {
     while (this.#pending.size > 0) {
       // Counted from the last statement, also one of a run that ended: a lull of a few milliseconds between
       // appends does not let the next statement go sooner.
-      const gap = this.#sentAt + MIN_GAP_MS - performance.now();
+      // At most MIN_GAP_MS: fake timers may set `performance.now()` back behind `#sentAt`.
+      const gap = Math.min(MIN_GAP_MS, this.#sentAt + MIN_GAP_MS - performance.now());
       // The timers of `node:timers`, which fake timers leave alone (see after-turn.ts): `close()` waits for this.
       if (gap > 0) await sleep(gap);
       this.#sentAt = performance.now();

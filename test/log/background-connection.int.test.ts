@@ -93,4 +93,37 @@ describe('under fake timers', () => {
       vi.useRealTimers();
     }
   });
+
+  it('a notification sent before the clock was faked does not hold up the next one by the clocks’ distance', async () => {
+    const log = await fixture.connect();
+    const basin = uniqueName('fake-timers');
+    await log.basins.create({ basin, config: { createStreamOnAppend: true } });
+    // Marked watched (as by an idle follower elsewhere), so that both appends notify.
+    await log.pool.query(
+      `update "${log.schema}".basins set watched_until = clock_timestamp() + interval '1 hour' where name = $1`,
+      [basin],
+    );
+    const stream = log.basin(basin).stream(uniqueName('fake-timers'));
+    await stream.append([{ body: 'real' }]);
+    await contextOf(log).notifier.flush(); // sent at the real clock's time
+    // performance.now() far behind it; process.hrtime left real, to measure with.
+    const toFake = [
+      'setTimeout',
+      'clearTimeout',
+      'setImmediate',
+      'clearImmediate',
+      'Date',
+      'performance',
+    ] as const;
+    vi.useFakeTimers({ now: 0, toFake: [...toFake] });
+    try {
+      await stream.append([{ body: 'faked' }]);
+      const start = process.hrtime.bigint();
+      await contextOf(log).notifier.flush();
+      expect(Number(process.hrtime.bigint() - start) / 1e6).toBeLessThan(1000);
+      await log.close();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
