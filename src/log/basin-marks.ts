@@ -53,11 +53,12 @@ export class BasinMarks {
   /** Whether appends to `basin` should be notified now; looks the marks up again when the answer is old. */
   watched(basin: string): boolean {
     const answer = this.#answers.get(basin);
+    // An answer from the future (fake timers set performance.now() back) is as old as none.
     const age = answer ? performance.now() - answer.at : Infinity;
-    if (age < FRESH_MS) return answer!.watched;
+    if (age >= 0 && age < FRESH_MS) return answer!.watched;
     this.#wanted.add(basin);
     this.#looking ??= afterTurn(() => this.#lookUp()).finally(() => (this.#looking = undefined));
-    return age < FRESH_MS + GRACE_MS ? answer!.watched : true;
+    return age >= 0 && age < FRESH_MS + GRACE_MS ? answer!.watched : true;
   }
 
   /** Waits for the lookup on its way, if any. */

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BasinMarks } from '../../src/log/basin-marks.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
@@ -70,5 +70,26 @@ describe("the appending process's view of basin marks", () => {
     await eventually(() => marks.watched(basin), 'the old answer to give way');
     await marks.flush();
     expect(marks.watched(basin)).toBe(true);
+  });
+
+  it('looks a basin up again when the clock went back behind its answer (fake timers)', async () => {
+    const basin = uniqueName('marks');
+    await fixture.log.basins.create({ basin });
+    const marks = new BasinMarks(pool, fixture.log.schema);
+    marks.watched(basin);
+    await marks.flush();
+    expect(marks.watched(basin)).toBe(false); // answered at the real clock's time
+    await setMark(basin, `clock_timestamp() + interval '1 minute'`);
+    vi.useFakeTimers({
+      now: 0,
+      toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'],
+    });
+    try {
+      expect(marks.watched(basin)).toBe(true); // no answer to trust: the append notifies
+      await marks.flush();
+      expect(marks.watched(basin)).toBe(true); // and the new mark was looked up
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
