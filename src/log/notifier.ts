@@ -12,7 +12,7 @@ const IDS_PER_PAYLOAD = 400;
  * looks for records (see src/subscriptions/tail-waiter.ts), so under sustained appends no follower waits
  * longer, woken or polling. Every notification wakes every listening process: at one every 5 ms, 16-in-flight
  * appends with a basin follower in another process ran at 0.80–0.84 of their speed without one, at one every
- * 20 ms at 0.86–0.94 (bench/FINDINGS.md).
+ * 20 ms at 0.85–0.94 (bench/FINDINGS.md).
  */
 const MIN_GAP_MS = 20;
 
