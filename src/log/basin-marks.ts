@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type pg from 'pg';
 import { qualified } from '../db/schema-name.js';
 import { afterTurn } from './after-turn.js';
@@ -31,7 +32,9 @@ interface Answer {
  * a statement of its own, at most every 50 ms while appends come, for the basins appended to whose answers
  * have grown old, and answers from the last lookup meanwhile. A basin never looked up, or whose answer is too
  * old (appends resumed after a pause), counts as watched: the append notifies, and the lookup starts when
- * the append's turn is over (see after-turn.ts). Internal.
+ * the append's turn is over (see after-turn.ts). Answers age by `node:perf_hooks`' clock, which test suites'
+ * fake timers leave alone (they replace the global `performance`): faked, a clock set back would keep an old
+ * answer fresh until it caught up. Internal.
  */
 export class BasinMarks {
   readonly #pool: pg.Pool;
@@ -53,12 +56,11 @@ export class BasinMarks {
   /** Whether appends to `basin` should be notified now; looks the marks up again when the answer is old. */
   watched(basin: string): boolean {
     const answer = this.#answers.get(basin);
-    // An answer from the future (fake timers set performance.now() back) is as old as none.
     const age = answer ? performance.now() - answer.at : Infinity;
-    if (age >= 0 && age < FRESH_MS) return answer!.watched;
+    if (age < FRESH_MS) return answer!.watched;
     this.#wanted.add(basin);
     this.#looking ??= afterTurn(() => this.#lookUp()).finally(() => (this.#looking = undefined));
-    return age >= 0 && age < FRESH_MS + GRACE_MS ? answer!.watched : true;
+    return age < FRESH_MS + GRACE_MS ? answer!.watched : true;
   }
 
   /** Waits for the lookup on its way, if any. */

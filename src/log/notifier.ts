@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { afterTurn } from './after-turn.js';
@@ -26,8 +27,10 @@ const MIN_GAP_MS = 20;
  * thirds of their speed, and the slowest 1% of appends at 1,000/s waiting 18–47 ms instead of 5). So the
  * append statement only says whether a follower watches the stream, and this process notifies after the
  * commit, by a statement of its own: when the append's turn is over (see after-turn.ts), and at most one
- * every 20 ms, each carrying every stream id that arrived since the one before (`id,id,…`). Each costs a round trip and server time, and wakes every listening process: one per
- * append cost 16-in-flight appends about 10% of their speed (measured).
+ * every 20 ms, each carrying every stream id that arrived since the one before (`id,id,…`). Each costs a
+ * round trip and server time, and wakes every listening process: one per append cost 16-in-flight appends
+ * about 10% of their speed (measured). Its clock and timer are `node:perf_hooks`' and `node:timers`', which
+ * test suites' fake timers leave alone (see after-turn.ts): `close()` waits for the sender.
  *
  * A notification is only a wake-up: followers read by cursor and also poll, so one lost to a crash between
  * the commit and the notification (or to a failed send) delays followers in other processes by at most
@@ -71,9 +74,7 @@ export class Notifier {
     while (this.#pending.size > 0) {
       // Counted from the last statement, also one of a run that ended: a lull of a few milliseconds between
       // appends does not let the next statement go sooner.
-      // At most MIN_GAP_MS: fake timers may set `performance.now()` back behind `#sentAt`.
-      const gap = Math.min(MIN_GAP_MS, this.#sentAt + MIN_GAP_MS - performance.now());
-      // The timers of `node:timers`, which fake timers leave alone (see after-turn.ts): `close()` waits for this.
+      const gap = this.#sentAt + MIN_GAP_MS - performance.now();
       if (gap > 0) await sleep(gap);
       this.#sentAt = performance.now();
       const ids = [...this.#pending];
