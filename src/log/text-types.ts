@@ -37,9 +37,6 @@ function textPairs<T>(element: (value: string) => T): (value: string) => [T, T][
   };
 }
 
-/** A text[] header array as Postgres prints it, as `[name, value]` pairs. */
-export const textHeaderPairs: (value: string) => [string, string][] = textPairs((value) => value);
-
 /**
  * The values of the headers named `names` in a text[] header array as Postgres prints it, put in `out` at
  * their name's index (the last one when a name comes twice; undefined when it does not come), without making
@@ -76,6 +73,9 @@ export function pickTextHeaders(
 const bytes = (value: string): Buffer => Buffer.from(value.slice(2), 'hex');
 const utf8 = (value: string): string => Buffer.from(value.slice(2), 'hex').toString('utf8');
 const same = (value: string): string => value;
+
+/** A text[] header array as Postgres prints it, as `[name, value]` pairs of strings. */
+export const textHeaderPairs: (value: string) => [string, string][] = textPairs(same);
 const encoded = (value: string): Buffer => Buffer.from(value, 'utf8');
 
 /** bytea[] as pairs: each element prints as "\\x<hex>": a quote, two backslashes and an x, then a quote. */
@@ -146,7 +146,7 @@ interface Decoding<T> {
 const STRINGS: Decoding<string> = {
   element: utf8,
   fromBytes: byteaPairs(utf8),
-  fromText: reusingLast(textPairs(same)),
+  fromText: reusingLast(textHeaderPairs),
 };
 
 const BYTES: Decoding<Buffer> = {
