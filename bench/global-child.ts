@@ -14,9 +14,12 @@
  *   notify-follow <url>                       a basin-wide follower, until disconnected
  *   notify-listen <url>                       LISTENs and keeps the basin marked watched, reading nothing, until
  *                                             SIGTERM; reports the notifications it received
+ *   notify-poll <url>                         plain pg: a keyset SELECT of the newest records every 20 ms, until
+ *                                             SIGTERM; reports what it read
  *
  * Each reports one JSON object over IPC.
  */
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { loadFencepost } from './library.js';
 import { BODY, EVENT_TYPE } from './workloads.js';
@@ -343,7 +346,7 @@ async function notifyFollow(url: string): Promise<object> {
   await check.connect();
   for (;;) {
     const { rows } = await check.query(
-      `select 1 from "${GLOBAL_SCHEMA}".basins where watched_until > clock_timestamp()`,
+      `select 1 from "${GLOBAL_SCHEMA}".basin_watchers where watched_until > clock_timestamp()`,
     );
     if (rows.length > 0) break;
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -357,9 +360,9 @@ async function notifyFollow(url: string): Promise<object> {
 
 /**
  * What an idle follower asks of appending processes, without the follower's reading: LISTEN on the log's
- * channel and the basin marked watched (renewed as src/subscriptions/basin-watch.ts does), so that every
- * appending process notifies after its appends. The notify cost with this process instead of a follower is the
- * cost of notifications on the append path alone.
+ * channel and the basin marked watched (a row in basin_watchers, renewed as src/subscriptions/basin-watch.ts
+ * does), so that every appending process notifies after its appends. The notify cost with this process instead
+ * of a follower is the cost of notifications on the append path alone.
  */
 async function notifyListen(url: string): Promise<object> {
   const { notifyChannel } = (await import(
@@ -370,9 +373,13 @@ async function notifyListen(url: string): Promise<object> {
   let notifications = 0;
   client.on('notification', () => notifications++);
   await client.query(`listen "${notifyChannel(GLOBAL_SCHEMA)}"`);
+  const watcher = randomUUID();
   const mark = () =>
     client.query(
-      `update "${GLOBAL_SCHEMA}".basins set watched_until = clock_timestamp() + interval '1 second'`,
+      `insert into "${GLOBAL_SCHEMA}".basin_watchers (basin, watcher, watched_until)
+       select name, $1, clock_timestamp() + interval '1 second' from "${GLOBAL_SCHEMA}".basins
+       on conflict (basin, watcher) do update set watched_until = excluded.watched_until`,
+      [watcher],
     );
   await mark();
   const timer = setInterval(() => void mark().catch(() => undefined), 400);
@@ -381,6 +388,55 @@ async function notifyListen(url: string): Promise<object> {
   clearInterval(timer);
   await client.end();
   return { notifications };
+}
+
+/**
+ * The least reading a follower in another process can do, in plain pg: from the newest record on, one keyset
+ * `SELECT` of the next records (up to 2,000) in the global index's order every 20 ms from the start of the
+ * last, as a busy fencepost follower reads, each row's fields made into strings and numbers. It has no horizon
+ * (a record committed late behind its position is skipped), no stream names and no cursor. The notify cost
+ * with this process instead of a fencepost follower is what reading the appended records costs the appending
+ * process at all.
+ */
+async function notifyPoll(url: string): Promise<object> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const types = { getTypeParser: (oid: number) => (oid === 20 ? Number : (value: string) => value) };
+  const records = `"${GLOBAL_SCHEMA}".records`;
+  const {
+    rows: [newest],
+  } = await client.query<[string, number, number]>({
+    text: `select commit_key::text, stream_id, seq_num from ${records} where span is not null
+      order by commit_key desc, stream_id desc, seq_num desc limit 1`,
+    rowMode: 'array',
+    types,
+  });
+  let after: unknown[] = newest ?? ['0', 0, -1];
+  const next: pg.QueryConfig = {
+    name: 'notify_poll',
+    text: `select r.commit_key::text, r.stream_id, r.seq_num, r.timestamp, r.headers_text,
+        convert_from(r.body, 'UTF8')
+      from ${records} r
+      where r.span is not null and (r.commit_key, r.stream_id, r.seq_num) > ($1::xid8, $2::bigint, $3::bigint)
+      order by r.commit_key, r.stream_id, r.seq_num limit ${PAGE}`,
+  };
+  let stopped = false;
+  process.once('SIGTERM', () => (stopped = true));
+  process.send?.({ ready: true });
+  let read = 0;
+  let reads = 0;
+  while (!stopped) {
+    const started = performance.now();
+    const { rows } = await client.query<unknown[]>({ ...next, values: after, rowMode: 'array', types });
+    reads++;
+    read += rows.length;
+    const last = rows.at(-1);
+    if (last) after = last.slice(0, 3);
+    const wait = 20 - (performance.now() - started);
+    if (rows.length < PAGE && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  }
+  await client.end();
+  return { read, reads };
 }
 
 async function main(): Promise<object> {
@@ -402,6 +458,8 @@ async function main(): Promise<object> {
       return notifyFollow(url);
     case 'notify-listen':
       return notifyListen(url);
+    case 'notify-poll':
+      return notifyPoll(url);
     default:
       throw new Error(`unknown role ${role}`);
   }

@@ -6,9 +6,10 @@
  *   baseline), by `readAll` pages and by a consumer with a no-op handler; rate and peak RSS of each;
  * - live: a consumer (and a followAll) in one process while another appends at a fixed rate: the latency
  *   from the append's start to the handler, p50 and p99;
- * - notify cost: 16-in-flight appends with no follower and with a basin-wide follower in another process; and
- *   with a process that only listens and keeps the basin marked watched (the cost of the notifications alone)
- *   (whose basin mark makes the appending process send notifications after its appends commit).
+ * - notify cost: 16-in-flight appends with no follower and with a basin-wide follower in another process; with
+ *   a process that only listens and keeps the basin marked watched (whose mark makes the appending process
+ *   notify after its appends commit: the cost of the notifications alone); and with a plain-pg keyset poller
+ *   instead of the follower (the least reading of the records a follower can do: the cost of reading at all).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -90,17 +91,23 @@ export interface GlobalResult {
   >;
   live: Record<string, Record<string, number>>;
   /**
-   * Rates per round without a follower, with one, and with a listener that reads nothing (`listen`, and the
-   * notifications it heard); `ratio` and `listenRatio`: the medians of the per-round ratios to `without`.
+   * Rates per round without a follower, with one, with a listener that reads nothing (`listen`, and the
+   * notifications it heard), and with a plain-pg poller instead of the follower (`poll`, and the records it
+   * read); `ratio`, `listenRatio` and `pollRatio`: the medians of the per-round ratios to `without`;
+   * `vsPoll`: of the per-round ratios of `with` to `poll`.
    */
   notify: {
     without: number[];
     with: number[];
     listen: number[];
+    poll: number[];
     notifications: number[];
+    polled: number[];
     ratio: number;
     ofMedians: number;
     listenRatio: number;
+    pollRatio: number;
+    vsPoll: number;
   };
   error?: string;
 }
@@ -121,10 +128,14 @@ export async function runGlobal(
       without: [],
       with: [],
       listen: [],
+      poll: [],
       notifications: [],
+      polled: [],
       ratio: NaN,
       ofMedians: NaN,
       listenRatio: NaN,
+      pollRatio: NaN,
+      vsPoll: NaN,
     },
   };
   const timeout = 900_000;
@@ -200,7 +211,13 @@ export async function runGlobal(
   return result;
 }
 
-/** The notify cost's rounds: without a follower, with one, with a listener that reads nothing. */
+/** The child role of each notify-cost mode but `without` (see global-child.ts). */
+const NOTIFY_ROLES = { with: 'notify-follow', listen: 'notify-listen', poll: 'notify-poll' } as const;
+
+/**
+ * The notify cost's rounds: without a follower, with one, with a listener that reads nothing, and with a
+ * plain-pg poller instead of the follower.
+ */
 async function notifyCost(
   url: string,
   p: Params['global'],
@@ -214,22 +231,27 @@ async function notifyCost(
   await admin.connect();
   try {
     for (let round = 0; round < p.notifyRounds; round++) {
-      const modes = ['without', 'with', 'listen'] as const;
+      const modes = ['without', 'with', 'listen', 'poll'] as const;
       for (const mode of modes.map((_, i) => modes[(i + round) % modes.length]!)) {
-        await admin.query(`update "${GLOBAL_SCHEMA}".basins set watched_until = null`);
+        await admin.query(`delete from "${GLOBAL_SCHEMA}".basin_watchers`);
         let other: Child | undefined;
         if (mode !== 'without') {
-          other = spawn([mode === 'with' ? 'notify-follow' : 'notify-listen', url], timeout);
+          other = spawn([NOTIFY_ROLES[mode], url], timeout);
           await other.ready;
         }
         const r = await spawn(['notify-append', url, String(p.notifyCount), String(p.notifyStreams)], timeout)
           .result;
         let heard = '';
-        if (mode === 'listen') {
+        if (mode === 'listen' || mode === 'poll') {
           other!.process.kill('SIGTERM');
-          const { notifications } = await other!.result;
-          result.notify.notifications.push(notifications!);
-          heard = `, ${notifications} notifications heard`;
+          const { notifications, read } = await other!.result;
+          if (mode === 'listen') {
+            result.notify.notifications.push(notifications!);
+            heard = `, ${notifications} notifications heard`;
+          } else {
+            result.notify.polled.push(read!);
+            heard = `, ${read} records polled`;
+          }
         } else {
           other?.process.kill('SIGKILL');
           await other?.result.catch(() => undefined);
@@ -240,13 +262,16 @@ async function notifyCost(
         );
       }
     }
-    await admin.query(`update "${GLOBAL_SCHEMA}".basins set watched_until = null`);
+    await admin.query(`delete from "${GLOBAL_SCHEMA}".basin_watchers`);
   } finally {
     await admin.end();
   }
-  result.notify.ratio = round2(medianOfRatios(result.notify.with, result.notify.without));
-  result.notify.ofMedians = round2(median(result.notify.with) / median(result.notify.without));
-  result.notify.listenRatio = round2(medianOfRatios(result.notify.listen, result.notify.without));
+  const { notify } = result;
+  notify.ratio = round2(medianOfRatios(notify.with, notify.without));
+  notify.ofMedians = round2(median(notify.with) / median(notify.without));
+  notify.listenRatio = round2(medianOfRatios(notify.listen, notify.without));
+  notify.pollRatio = round2(medianOfRatios(notify.poll, notify.without));
+  notify.vsPoll = round2(medianOfRatios(notify.with, notify.poll));
 }
 
 /** The global workloads' lines of the bench table. */
@@ -274,6 +299,7 @@ export function formatGlobal(r: GlobalResult): string {
     lines.push(
       `  notify cost: ${Math.round(median(r.notify.with)).toLocaleString('en-US')} appends/s with a basin follower, ${Math.round(median(r.notify.without)).toLocaleString('en-US')} without: ${r.notify.ratio.toFixed(2)}x (${r.notify.ofMedians.toFixed(2)})`,
       `  notifications alone: ${Math.round(median(r.notify.listen)).toLocaleString('en-US')} appends/s with a process listening and the basin marked, reading nothing: ${r.notify.listenRatio.toFixed(2)}x (${Math.round(median(r.notify.notifications)).toLocaleString('en-US')} notifications heard a run)`,
+      `  reading alone: ${Math.round(median(r.notify.poll)).toLocaleString('en-US')} appends/s with a plain-pg keyset poller (every 20 ms) instead of the follower: ${r.notify.pollRatio.toFixed(2)}x (${Math.round(median(r.notify.polled)).toLocaleString('en-US')} records read a run); the follower ${r.notify.vsPoll.toFixed(2)}x of it`,
     );
   }
   if (r.error) lines.push(`  ERROR ${r.error}`);

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { appendGroupParameters, type GroupedAppend } from './append-group-statement.js';
+import type { EncodedBatch } from './encode-batch.js';
 import { IndefiniteAppendError } from './errors.js';
 import { MAX_BATCH_BYTES } from './limits.js';
 import type { Statement, Written } from './log-context.js';
@@ -56,6 +57,11 @@ interface Pending {
  * The caller's `alone` statement may wait for a lock, holding one of the `concurrency` places; appends that
  * have waited `stallMs` for a place are sent as a group all the same.
  */
+/** Whether a batch can go in a group: one record, not a command record (a fence or trim goes alone). */
+export function groupable(batch: EncodedBatch): boolean {
+  return batch.count === 1 && batch.newToken === null && batch.trimTargets.length === 0;
+}
+
 export class AppendGroups {
   readonly #pool: pg.Pool;
   readonly #statement: Statement;

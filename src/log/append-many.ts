@@ -17,7 +17,7 @@ import {
   type Written,
 } from './log-context.js';
 import { runQuery } from './run-query.js';
-import type { AppendedRow } from './append-groups.js';
+import { groupable, type AppendedRow } from './append-groups.js';
 import { withStorageErrors } from './with-storage-errors.js';
 import { CLIENT_REQUIRE } from './statement-parts.js';
 import type { AppendAck, AppendRecord } from './types.js';
@@ -213,9 +213,10 @@ async function appendOneRecord(
       );
       return row;
     };
-    // The update may share a statement with other callers' appends (see append-groups.ts).
+    // The update may share a statement with other callers' appends (see append-groups.ts). appendMany refuses
+    // command records, so its one record is always groupable; checked here all the same, where it matters.
     const row =
-      head === 'update'
+      head === 'update' && groupable(request.batches[0]!)
         ? await context.groups.run(
             {
               basin: request.basins[0]!,

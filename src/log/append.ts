@@ -1,6 +1,6 @@
 import { appendParameters } from './append-batch-statement.js';
 import { appendOneParameters } from './append-one-statement.js';
-import type { AppendedRow } from './append-groups.js';
+import { groupable, type AppendedRow } from './append-groups.js';
 import type { EncodedBatch } from './encode-batch.js';
 import { BasinNotFoundError, InvalidArgumentError, StorageError, StreamNotFoundError } from './errors.js';
 import { conditionFailure } from './condition-failure.js';
@@ -112,11 +112,6 @@ interface AppendRequest {
   batch: EncodedBatch;
   options: AppendOptions;
   marks: readonly number[];
-}
-
-/** Whether a batch can go in a group: one record, not a command record. */
-export function groupable(batch: EncodedBatch): boolean {
-  return batch.count === 1 && batch.newToken === null && batch.trimTargets.length === 0;
 }
 
 async function appendOne(

@@ -23,8 +23,9 @@ interface Answer {
 }
 
 /**
- * The appending process's view of which basins an idle basin-wide follower somewhere has marked watched
- * (`basins.watched_until`, set by src/subscriptions/basin-watch.ts): appends to a watched basin are notified.
+ * The appending process's view of which basins an idle basin-wide follower somewhere has marked watched (a
+ * row in `basin_watchers` not yet lapsed, set by src/subscriptions/basin-watch.ts; or `basins.watched_until`,
+ * where followers of versions before migration 0011 mark): appends to a watched basin are notified.
  *
  * The append statements check only the stream row's own mark: a lookup of the basin row in every append took
  * about 30 µs of the single-record statement's 200 µs of server time (measured twice, interleaved), most of
@@ -48,8 +49,11 @@ export class BasinMarks {
     this.#pool = pool;
     this.#statement = {
       name: statementName(schema, 'basin-marks'),
-      text: `select name from ${qualified(schema, 'basins')}
-             where name = any($1::text[]) and watched_until > clock_timestamp()`,
+      text: `select b.name from ${qualified(schema, 'basins')} b
+             where b.name = any($1::text[])
+               and (exists (select from ${qualified(schema, 'basin_watchers')} w
+                            where w.basin = b.name and w.watched_until > clock_timestamp())
+                    or b.watched_until > clock_timestamp())`,
     };
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -13,11 +14,16 @@ beforeAll(() => {
 });
 afterAll(() => pool.end());
 
-async function setMark(basin: string, until: string): Promise<void> {
-  await pool.query(`update "${fixture.log.schema}".basins set watched_until = ${until} where name = $1`, [
-    basin,
-  ]);
+/** Marks `basin` watched until `until` (SQL) as a follower's process does: a row of its own. */
+async function setMark(basin: string, until: string, watcher = WATCHER): Promise<void> {
+  await pool.query(
+    `insert into "${fixture.log.schema}".basin_watchers (basin, watcher, watched_until) values ($1, $2, ${until})
+     on conflict (basin, watcher) do update set watched_until = excluded.watched_until`,
+    [basin, watcher],
+  );
 }
+
+const WATCHER = randomUUID();
 
 describe("the appending process's view of basin marks", () => {
   it('follows a basin being marked and unmarked, and counts a basin it has not looked up as watched', async () => {
@@ -38,6 +44,32 @@ describe("the appending process's view of basin marks", () => {
 
     await setMark(basin, `clock_timestamp() - interval '1 second'`); // a lapsed mark
     await eventually(() => !marks.watched(basin), 'the lapsed mark to be seen');
+  });
+
+  it("sees a basin watched while any process's mark stands, and a mark an earlier version set", async () => {
+    const basin = uniqueName('marks');
+    await fixture.log.basins.create({ basin });
+    const marks = new BasinMarks(pool, fixture.log.schema);
+    const other = randomUUID();
+    await setMark(basin, `clock_timestamp() + interval '1 minute'`);
+    await setMark(basin, `clock_timestamp() + interval '1 minute'`, other);
+    await eventually(() => marks.watched(basin), 'the marks to be seen');
+    await pool.query(`delete from "${fixture.log.schema}".basin_watchers where basin = $1 and watcher = $2`, [
+      basin,
+      WATCHER,
+    ]);
+    const after = new BasinMarks(pool, fixture.log.schema); // its first lookup comes after the delete
+    after.watched(basin);
+    await after.flush();
+    expect(after.watched(basin)).toBe(true); // the other process's mark stands
+    await setMark(basin, `clock_timestamp() - interval '1 second'`, other); // lapsed
+    await eventually(() => !marks.watched(basin), 'no mark standing');
+    // A follower of a version before basin_watchers marks the basin row itself.
+    await pool.query(
+      `update "${fixture.log.schema}".basins set watched_until = clock_timestamp() + interval '1 minute' where name = $1`,
+      [basin],
+    );
+    await eventually(() => marks.watched(basin), "the basin row's mark to be seen");
   });
 
   it('looks up only the basins appended to whose answers are old', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
@@ -35,7 +36,7 @@ describe('an idle basin-wide follower', () => {
       const marked = async () =>
         (
           await fixture.log.pool.query(
-            `select 1 from fencepost.basins where name = 'default-basin' and watched_until > clock_timestamp()`,
+            `select 1 from fencepost.basin_watchers where basin = 'default-basin' and watched_until > clock_timestamp()`,
           )
         ).rows.length > 0;
       await eventually(marked, 'the follower to mark its basin watched');
@@ -49,5 +50,72 @@ describe('an idle basin-wide follower', () => {
       await following;
     }
     expect(seen).toEqual(['notified']);
+  });
+
+  it("takes its own mark away once it finds records, leaving another process's, and marks again when idle", async () => {
+    const basin = uniqueName('fp-watchers');
+    await fixture.log.basins.create({ basin, config: { createStreamOnAppend: true } });
+    const schema = fixture.log.schema;
+    const rows = async () =>
+      (
+        await fixture.log.pool.query<{ live: boolean }>(
+          `select watched_until > clock_timestamp() as live from "${schema}".basin_watchers where basin = $1`,
+          [basin],
+        )
+      ).rows;
+    // A mark its process left behind long ago: the first marking deletes it.
+    await fixture.log.pool.query(
+      `insert into "${schema}".basin_watchers (basin, watcher, watched_until)
+       values ($1, $2, clock_timestamp() - interval '2 minutes')`,
+      [basin, randomUUID()],
+    );
+    // Two processes' logs, each polling only every minute: what reaches them sooner came by notification.
+    const a = await fixture.connect({ max: 4, pollIntervalMs: 60_000 });
+    const b = await fixture.connect({ max: 4, pollIntervalMs: 60_000 });
+    const controller = new AbortController();
+    const seen = { a: [] as string[], b: [] as string[] };
+    const follow = async (log: typeof a, who: 'a' | 'b') => {
+      const records = log.followAll({
+        basin,
+        filter: { streamPrefix: `${who}-` },
+        signal: controller.signal,
+      });
+      for await (const r of records) seen[who].push(r.body);
+    };
+    const following = Promise.all([follow(a, 'a'), follow(b, 'b')]);
+    try {
+      await eventually(
+        async () => (await rows()).filter((r) => r.live).length === 2 && (await rows()).length === 2,
+        'both marks, and the old one gone',
+      );
+      await fixture.log
+        .basin(basin)
+        .stream('a-1')
+        .append([{ body: 'to a' }]);
+      await eventually(() => seen.a.length === 1, "a's record, by notification");
+      // a found records: its row is deleted, not left to lapse (a lapsed row would still be in the table).
+      await eventually(async () => (await rows()).length === 1, "a's mark taken away");
+      expect(await rows()).toEqual([{ live: true }]); // b's, still marking the basin
+      await fixture.log
+        .basin(basin)
+        .stream('b-1')
+        .append([{ body: 'to b' }]);
+      await eventually(() => seen.b.length === 1, "b's record, by notification");
+      await fixture.log
+        .basin(basin)
+        .stream('c-1')
+        .append([{ body: 'to nobody' }]);
+      // Both idle again after a second without records: both mark the basin again.
+      await eventually(async () => (await rows()).filter((r) => r.live).length === 2, 'both marks again');
+      await fixture.log
+        .basin(basin)
+        .stream('a-2')
+        .append([{ body: 'to a again' }]);
+      await eventually(() => seen.a.length === 2, "a's second record, by notification");
+    } finally {
+      controller.abort();
+      await following;
+    }
+    expect(seen).toEqual({ a: ['to a', 'to a again'], b: ['to b'] });
   });
 });

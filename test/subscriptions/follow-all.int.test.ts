@@ -28,10 +28,10 @@ async function connectAs(
 async function basinMarked(): Promise<void> {
   await eventually(async () => {
     const { rows } = await admin.query(
-      `select 1 from "${fixture.log.schema}".basins
-       where name = 'default-basin' and watched_until > clock_timestamp()`,
+      `select 1 from "${fixture.log.schema}".basin_watchers
+       where basin = 'default-basin' and watched_until > clock_timestamp()`,
     );
-    return rows.length === 1;
+    return rows.length > 0;
   }, 'the idle follower to mark the basin watched');
 }
 

@@ -28,6 +28,8 @@ const UNDO: Record<string, (schema: string) => string> = {
     drop index "${s}".streams_to_retain;`,
   '0010_consumer_advanced_by': (s) => `
     alter table "${s}".consumers drop column advanced_by;`,
+  '0011_basin_watchers': (s) => `
+    drop table "${s}".basin_watchers;`,
 };
 
 /** Undoes every applied migration named after `to`, newest first, and forgets it in the migrations table. */
