@@ -394,7 +394,9 @@ async function notifyListen(url: string): Promise<object> {
  * The least reading a follower in another process can do, in plain pg: from the newest record on, one keyset
  * `SELECT` of the next records (up to 2,000) in the global index's order every 20 ms from the start of the
  * last, as a busy fencepost follower reads, each row's fields made into strings and numbers. It has no horizon
- * (a record committed late behind its position is skipped), no stream names and no cursor. The notify cost
+ * (a record committed late behind its position is skipped), no stream names and no cursor. It pages by the
+ * global index, which holds an append's first record only: it reads every record because every append of the
+ * notify cost has one (a multi-record append's other records would be missed). The notify cost
  * with this process instead of a fencepost follower is what reading the appended records costs the appending
  * process at all.
  */

@@ -36,6 +36,11 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/** Whether a batch can go in a group: one record, not a command record (a fence or trim goes alone). */
+export function groupable(batch: EncodedBatch): boolean {
+  return batch.count === 1 && batch.newToken === null && batch.trimTargets.length === 0;
+}
+
 /**
  * Group commit for single-record appends to existing streams: the appends a process makes concurrently share
  * statements, so that many of them cost the server one transaction and the client one round trip.
@@ -57,11 +62,6 @@ interface Pending {
  * The caller's `alone` statement may wait for a lock, holding one of the `concurrency` places; appends that
  * have waited `stallMs` for a place are sent as a group all the same.
  */
-/** Whether a batch can go in a group: one record, not a command record (a fence or trim goes alone). */
-export function groupable(batch: EncodedBatch): boolean {
-  return batch.count === 1 && batch.newToken === null && batch.trimTargets.length === 0;
-}
-
 export class AppendGroups {
   readonly #pool: pg.Pool;
   readonly #statement: Statement;

@@ -73,10 +73,10 @@ export function pickTextHeaders(
 const bytes = (value: string): Buffer => Buffer.from(value.slice(2), 'hex');
 const utf8 = (value: string): string => Buffer.from(value.slice(2), 'hex').toString('utf8');
 const same = (value: string): string => value;
+const encoded = (value: string): Buffer => Buffer.from(value, 'utf8');
 
 /** A text[] header array as Postgres prints it, as `[name, value]` pairs of strings. */
 export const textHeaderPairs: (value: string) => [string, string][] = textPairs(same);
-const encoded = (value: string): Buffer => Buffer.from(value, 'utf8');
 
 /** bytea[] as pairs: each element prints as "\\x<hex>": a quote, two backslashes and an x, then a quote. */
 function byteaPairs<T>(element: (value: string) => T): (value: string) => [T, T][] {

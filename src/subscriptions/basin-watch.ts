@@ -29,11 +29,11 @@ const registry = new WeakMap<LogContext, Marks>();
  * set for 1 s and renewed every 400 ms while held), which makes every appending process notify after its
  * appends to the basin (see src/log/basin-marks.ts and src/log/notifier.ts). Followers hold a mark only
  * while idle: under load they poll instead. When the last hold on a basin is released, the log deletes its
- * row at once, so that appending processes stop notifying within their next lookup (50 ms) instead of when
- * the mark lapses; another process's mark of the same basin is a row of its own and stays. Each renewal first
- * makes sure LISTEN is on, so a lost LISTEN connection is replaced within 400 ms while a mark is held (else
- * idle followers would only poll); the mark is renewed only while LISTEN is on. If LISTEN or the mark fails,
- * followers still poll. Internal.
+ * row at once, so that appending processes stop notifying within 100 ms (the age of their answers, see
+ * src/log/basin-marks.ts) instead of when the mark lapses; another process's mark of the same basin is a row
+ * of its own and stays. Each renewal first makes sure LISTEN is on, so a lost LISTEN connection is replaced
+ * within 400 ms while a mark is held (else idle followers would only poll); the mark is renewed only while
+ * LISTEN is on. If LISTEN or the mark fails, followers still poll. Internal.
  */
 export async function holdBasinMark(context: LogContext, basin: string): Promise<() => void> {
   let marks = registry.get(context);

@@ -100,7 +100,8 @@ describe('under fake timers', () => {
     await log.basins.create({ basin, config: { createStreamOnAppend: true } });
     // Marked watched (as by an idle follower elsewhere), so that both appends notify.
     await log.pool.query(
-      `update "${log.schema}".basins set watched_until = clock_timestamp() + interval '1 hour' where name = $1`,
+      `insert into "${log.schema}".basin_watchers (basin, watcher, watched_until)
+       values ($1, gen_random_uuid(), clock_timestamp() + interval '1 hour')`,
       [basin],
     );
     const stream = log.basin(basin).stream(uniqueName('fake-timers'));

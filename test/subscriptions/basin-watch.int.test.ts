@@ -84,10 +84,10 @@ describe('an idle basin-wide follower', () => {
     };
     const following = Promise.all([follow(a, 'a'), follow(b, 'b')]);
     try {
-      await eventually(
-        async () => (await rows()).filter((r) => r.live).length === 2 && (await rows()).length === 2,
-        'both marks, and the old one gone',
-      );
+      await eventually(async () => {
+        const marks = await rows();
+        return marks.length === 2 && marks.every((r) => r.live);
+      }, 'both marks, and the old one gone');
       await fixture.log
         .basin(basin)
         .stream('a-1')
