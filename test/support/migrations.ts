@@ -28,7 +28,10 @@ const UNDO: Record<string, (schema: string) => string> = {
     drop index "${s}".streams_to_retain;`,
   '0010_consumer_advanced_by': (s) => `
     alter table "${s}".consumers drop column advanced_by;`,
+  // basins first: dropping the table also locks basins (its foreign key), in the opposite order of an
+  // appending process's basin-mark lookup (basins, then basin_watchers), which may still run in the background.
   '0011_basin_watchers': (s) => `
+    lock table "${s}".basins in access exclusive mode;
     drop table "${s}".basin_watchers;`,
 };
 
