@@ -14,7 +14,7 @@
  *   notify-follow <url>                       a basin-wide follower, until disconnected
  *   notify-listen <url>                       LISTENs and keeps the basin marked watched, reading nothing, until
  *                                             SIGTERM; reports the notifications it received
- *   notify-poll <url>                         plain pg: a keyset SELECT of the newest records every 20 ms, until
+ *   notify-poll <url>                         plain pg: a keyset SELECT of the newest records every 40 ms, until
  *                                             SIGTERM; reports what it read
  *
  * Each reports one JSON object over IPC.
@@ -392,7 +392,7 @@ async function notifyListen(url: string): Promise<object> {
 
 /**
  * The least reading a follower in another process can do, in plain pg: from the newest record on, one keyset
- * `SELECT` of the next records (up to 2,000) in the global index's order every 20 ms from the start of the
+ * `SELECT` of the next records (up to 2,000) in the global index's order every 40 ms from the start of the
  * last, as a busy fencepost follower reads, each row's fields made into strings and numbers. It has no horizon
  * (a record committed late behind its position is skipped), no stream names and no cursor. It pages by the
  * global index, which holds an append's first record only: it reads every record because every append of the
@@ -408,7 +408,8 @@ async function notifyPoll(url: string): Promise<object> {
   const {
     rows: [newest],
   } = await client.query<[string, number, number]>({
-    text: `select commit_key::text, stream_id, seq_num from ${records} where span is not null
+    // Named `key`: an output column named `commit_key` (the text) would be what `order by commit_key` sorts by.
+    text: `select commit_key::text as key, stream_id, seq_num from ${records} where span is not null
       order by commit_key desc, stream_id desc, seq_num desc limit 1`,
     rowMode: 'array',
     types,
@@ -434,7 +435,7 @@ async function notifyPoll(url: string): Promise<object> {
     read += rows.length;
     const last = rows.at(-1);
     if (last) after = last.slice(0, 3);
-    const wait = 20 - (performance.now() - started);
+    const wait = 40 - (performance.now() - started);
     if (rows.length < PAGE && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
   await client.end();

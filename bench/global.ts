@@ -299,7 +299,7 @@ export function formatGlobal(r: GlobalResult): string {
     lines.push(
       `  notify cost: ${Math.round(median(r.notify.with)).toLocaleString('en-US')} appends/s with a basin follower, ${Math.round(median(r.notify.without)).toLocaleString('en-US')} without: ${r.notify.ratio.toFixed(2)}x (${r.notify.ofMedians.toFixed(2)})`,
       `  notifications alone: ${Math.round(median(r.notify.listen)).toLocaleString('en-US')} appends/s with a process listening and the basin marked, reading nothing: ${r.notify.listenRatio.toFixed(2)}x (${Math.round(median(r.notify.notifications)).toLocaleString('en-US')} notifications heard a run)`,
-      `  reading alone: ${Math.round(median(r.notify.poll)).toLocaleString('en-US')} appends/s with a plain-pg keyset poller (every 20 ms) instead of the follower: ${r.notify.pollRatio.toFixed(2)}x (${Math.round(median(r.notify.polled)).toLocaleString('en-US')} records read a run); the follower ${r.notify.vsPoll.toFixed(2)}x of it`,
+      `  reading alone: ${Math.round(median(r.notify.poll)).toLocaleString('en-US')} appends/s with a plain-pg keyset poller (every 40 ms) instead of the follower: ${r.notify.pollRatio.toFixed(2)}x (${Math.round(median(r.notify.polled)).toLocaleString('en-US')} records read a run); the follower ${r.notify.vsPoll.toFixed(2)}x of it`,
     );
   }
   if (r.error) lines.push(`  ERROR ${r.error}`);

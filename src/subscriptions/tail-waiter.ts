@@ -18,15 +18,18 @@ const HELD_POLL_MAX_MS = 250;
 const ACTIVE_POLL_MS = 10;
 /**
  * A busy stream of records: at least this many a millisecond found by a look, over the time since the look
- * before. The follower then looks every BUSY_POLL_MS, and wake-ups do not cut the wait short. A read costs
- * mostly for itself, not for its records: following 8,000 appends a second from another process, a follower
- * reading every 10 ms made about 500 reads per 30,000 records and used 450–860 ms of CPU, its backends
- * 200–380 ms; reading every 20 ms under load, about 190 reads, 270–460 and 140–240 ms (bench/FINDINGS.md). So
- * under load fewer, larger reads cost a follower far less, and a consumer's batches (a transaction each) grow
- * alike; records then wait up to 20 ms instead of 10.
+ * before. The follower then looks every BUSY_POLL_MS, and wake-ups do not cut the wait short. Following
+ * from another process costs that process about what a plain keyset reader of the same rows costs, and on a
+ * machine the appends keep busy that cost is the appends' loss: each look wakes a process and its backend
+ * and makes a round trip, whatever it finds. So under load the follower looks less often, and a consumer's
+ * batches (a transaction each) grow alike. Following 16-in-flight appends (about 6,000 a second) from
+ * another process on two cores, per 10,000 appends: looking every 20 ms, 320 ms of the follower process's
+ * CPU, and the appends ran at 0.86 of their speed without a follower; every 40 ms, 260 ms and 0.93 (medians
+ * of 9 interleaved rounds, bench/FINDINGS.md). Records then wait up to 40 ms instead of 10; below 4 a
+ * millisecond nothing changes.
  */
 const BUSY_RECORDS_PER_MS = 4;
-const BUSY_POLL_MS = 20;
+const BUSY_POLL_MS = 40;
 /** After this long without records, a follower marks its basin watched and waits for notifications. */
 const IDLE_AFTER_MS = 1000;
 
@@ -53,7 +56,7 @@ export function tailWait(
 
 /**
  * How long a follower that has had records lately waits from the start of its last look, given what that look
- * found over how long (ms), and whether a wake-up ends the wait: 10 ms, or 20 ms without wake-ups while
+ * found over how long (ms), and whether a wake-up ends the wait: 10 ms, or 40 ms without wake-ups while
  * records come at 4 a millisecond or faster. Internal.
  */
 export function activePoll(found: number, overMs: number): { ms: number; wakeable: boolean } {
