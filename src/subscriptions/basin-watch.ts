@@ -19,6 +19,8 @@ interface Marks {
    * a removal never lands after the mark that followed it.
    */
   last: Promise<void>;
+  /** When this log last deleted the stale marks of other processes (0: not yet). */
+  sweptAt: number;
 }
 
 const registry = new WeakMap<LogContext, Marks>();
@@ -38,7 +40,7 @@ const registry = new WeakMap<LogContext, Marks>();
 export async function holdBasinMark(context: LogContext, basin: string): Promise<() => void> {
   let marks = registry.get(context);
   if (!marks) {
-    marks = { watcher: randomUUID(), held: new Map(), timer: undefined, last: Promise.resolve() };
+    marks = { watcher: randomUUID(), held: new Map(), timer: undefined, last: Promise.resolve(), sweptAt: 0 };
     registry.set(context, marks);
   }
   const state = marks;
@@ -82,25 +84,32 @@ async function renew(context: LogContext, state: Marks): Promise<void> {
 }
 
 /**
- * Marks `basins` (those that exist) watched by this log for WATCH_MS from now, and deletes marks that lapsed
- * long ago (their process stopped without deleting them), skipping any another transaction holds: no wait,
- * so no deadlock between processes marking at once.
+ * Marks `basins` (those that exist) watched by this log for WATCH_MS from now. At most once every STALE_SECS
+ * it first deletes marks that lapsed that long ago (their process stopped without deleting them), skipping
+ * any another transaction holds, so that no two markings wait for each other. The deletion is a statement of
+ * its own: a marking that held a stale row's lock while its insert waited for the basin row (a foreign key
+ * check) would deadlock with the basin's deletion, which holds the basin row and deletes that stale row too.
  */
 async function mark(context: LogContext, state: Marks, basins: string[]): Promise<void> {
   if (basins.length === 0 || context.state.closed) return;
   const watchers = qualified(context.schema, 'basin_watchers');
   try {
-    await context.pool.query({
-      text: `with stale as (
-               delete from ${watchers} where (basin, watcher) in (
+    if (Date.now() - state.sweptAt >= STALE_SECS * 1000) {
+      await context.pool.query({
+        text: `delete from ${watchers} where (basin, watcher) in (
                  select basin, watcher from ${watchers}
-                 where watched_until < clock_timestamp() - make_interval(secs => $4) and watcher <> $2::uuid
-                 for update skip locked))
-             insert into ${watchers} (basin, watcher, watched_until)
+                 where watched_until < clock_timestamp() - make_interval(secs => $1) and watcher <> $2::uuid
+                 for update skip locked)`,
+        values: [STALE_SECS, state.watcher],
+      });
+      state.sweptAt = Date.now();
+    }
+    await context.pool.query({
+      text: `insert into ${watchers} (basin, watcher, watched_until)
              select b.name, $2::uuid, clock_timestamp() + make_interval(secs => $3)
              from ${qualified(context.schema, 'basins')} b where b.name = any($1::text[])
              on conflict (basin, watcher) do update set watched_until = excluded.watched_until`,
-      values: [basins, state.watcher, WATCH_MS / 1000, STALE_SECS],
+      values: [basins, state.watcher, WATCH_MS / 1000],
     });
   } catch {
     // followers poll meanwhile; the next renewal tries again

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { contextOf } from '../../src/log/log-context.js';
+import { holdBasinMark } from '../../src/subscriptions/basin-watch.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 
@@ -117,5 +119,55 @@ describe('an idle basin-wide follower', () => {
       await following;
     }
     expect(seen).toEqual({ a: ['to a', 'to a again'], b: ['to b'] });
+  });
+
+  it('lets its basin be deleted while it marks: a stale mark is not held while the marking waits for the basin', async () => {
+    const basin = uniqueName('fp-deleted-marked');
+    await fixture.log.basins.create({ basin });
+    const schema = fixture.log.schema;
+    await fixture.log.pool.query(
+      `insert into "${schema}".basin_watchers (basin, watcher, watched_until)
+       values ($1, $2, clock_timestamp() - interval '2 minutes')`,
+      [basin, randomUUID()],
+    );
+    const app = uniqueName('fp-marking');
+    const url = new URL(fixture.connectionString);
+    url.searchParams.set('application_name', app);
+    const log = await fixture.connect({ connectionString: url.toString(), max: 4 });
+    // The basin's deletion, begun: it holds the basin row, as a delete does. It gives up on any lock it waits
+    // for longer than 300 ms, before a deadlock could be found and broken (deadlock_timeout, 1 s by default):
+    // a deadlock shows as its failure, not as a quiet failure of the marking.
+    const deleting = await fixture.log.pool.connect();
+    let holding: Promise<() => void> | undefined;
+    try {
+      await deleting.query('begin');
+      await deleting.query(`set local lock_timeout = '300ms'`);
+      await deleting.query(`select from "${schema}".basins where name = $1 for update`, [basin]);
+      holding = holdBasinMark(contextOf(log), basin);
+      // The marking's insert waits for the basin row (its foreign key check).
+      await eventually(
+        async () =>
+          (
+            await fixture.log.pool.query(
+              `select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'`,
+              [app],
+            )
+          ).rows.length > 0,
+        'the marking waiting for the basin row',
+      );
+      // Deleting the basin deletes its marks too. Had the marking deleted the stale one in its own
+      // transaction, this would wait for it while it waits for this: a deadlock.
+      await deleting.query(`delete from "${schema}".basins where name = $1`, [basin]);
+      await deleting.query('commit');
+    } finally {
+      await deleting.query('rollback').catch(() => undefined);
+      deleting.release();
+    }
+    (await holding)();
+    const { rows } = await fixture.log.pool.query(
+      `select 1 from "${schema}".basin_watchers where basin = $1`,
+      [basin],
+    );
+    expect(rows).toEqual([]);
   });
 });
