@@ -84,17 +84,7 @@ function holder(row: HolderRow): HorizonHolder | null {
 export async function stallReport(context: LogContext, basin: string): Promise<StallReport> {
   const [waiting] = await runQuery<{ horizon: string; n: number; oldest: number | null }>(
     context.pool,
-    {
-      name: statementName(context.schema, 'waiting', 3),
-      text: `
-with h as (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
-select (select horizon from h)::text as horizon, coalesce(sum(w.span), 0)::bigint as n,
-  min(w.timestamp) as oldest from (
-  select f.span, f.timestamp from ${qualified(context.schema, 'records')} f ${appendStream(context.schema)}
-  where f.span is not null and f.commit_key >= (select horizon from h) and s.basin = $1
-  limit ${COUNT_LIMIT}) w`,
-      values: [basin],
-    },
+    { ...waitingStatement(context.schema), values: [basin] },
     'read',
   );
   const report = await horizonReport(context);
@@ -104,6 +94,25 @@ select (select horizon from h)::text as horizon, coalesce(sum(w.span), 0)::bigin
     basin,
     waitingRecords: waiting!.n,
     lagMs: oldest === null ? 0 : Math.max(0, Date.now() - oldest),
+  };
+}
+
+/**
+ * The count of {@link stallReport}: `$1` the basin. Ordered by the global index, so that its generic plan
+ * walks that index from the horizon: without the order, the limit made the planner scan the whole records
+ * table instead (450 ms on 1.9 million records, with nothing waiting). Internal.
+ */
+export function waitingStatement(schema: string): { name: string; text: string } {
+  return {
+    name: statementName(schema, 'waiting', 4),
+    text: `
+with h as (select pg_snapshot_xmin(pg_current_snapshot()) as horizon)
+select (select horizon from h)::text as horizon, coalesce(sum(w.span), 0)::bigint as n,
+  min(w.timestamp) as oldest from (
+  select f.span, f.timestamp from ${qualified(schema, 'records')} f ${appendStream(schema)}
+  where f.span is not null and f.commit_key >= (select horizon from h) and s.basin = $1
+  order by f.commit_key
+  limit ${COUNT_LIMIT}) w`,
   };
 }
 

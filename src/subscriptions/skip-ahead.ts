@@ -65,16 +65,29 @@ async function recordsBetween(
   from: Position,
   to: Position,
 ): Promise<boolean> {
-  const { schema, pool } = context;
+  const { rows } = await context.pool.query({
+    ...recordsBetweenStatement(context.schema),
+    values: [from.key, from.streamId, from.seqNum, basin, to.key, to.streamId, to.seqNum],
+  });
+  return rows.length > 0;
+}
+
+/**
+ * The probe of {@link recordsBetween}: `$1`–`$3` the position after, `$4` the basin, `$5`–`$7` the position
+ * up to. Ordered as the global index is, so that its generic plan walks that index from the position: without
+ * the order, `limit 1` made the planner expect a match early in a scan of the whole table, and with no record
+ * between the two positions (the usual case for a consumer that handles every record) the probe read all of
+ * it (260–460 ms on 1.9 million records, stalling the consumer's loop; 0.03 ms walking the index). Internal.
+ */
+export function recordsBetweenStatement(schema: string): { name: string; text: string } {
   const after = recordsAfter(schema, { key: '$1::xid8', streamId: '$2::bigint', seqNum: '$3::bigint' });
-  const { rows } = await pool.query({
-    name: statementName(schema, 'records-between'),
+  return {
+    name: statementName(schema, 'records-between', 2),
     text: `select 1 from ${after.from}
       where ${after.where} and f.commit_key <= $5::xid8
         and (f.commit_key, f.stream_id, r.seq_num) <= ($5::xid8, $6::bigint, $7::bigint)
         and s.basin = $4::text and r.seq_num >= s.trim_point
+      order by f.commit_key, f.stream_id, f.seq_num
       limit 1`,
-    values: [from.key, from.streamId, from.seqNum, basin, to.key, to.streamId, to.seqNum],
-  });
-  return rows.length > 0;
+  };
 }
