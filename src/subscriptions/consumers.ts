@@ -5,6 +5,9 @@ import { checkBasinName } from '../log/names.js';
 import { checkConsumerName } from './consumer-options.js';
 import { idempotencyKey } from './idempotency-key.js';
 import { recordsAfter } from './records-after.js';
+import { qualified } from '../db/schema-name.js';
+import { runQuery } from '../log/run-query.js';
+import { statementName } from '../log/statement-name.js';
 import { before, encodeCursor, parseCursor, START, type Cursor, type Position } from './cursor.js';
 
 /** Lag is counted up to this many records. */
@@ -69,31 +72,10 @@ export class Consumers {
   async list(options: { basin?: string } = {}): Promise<ConsumerInfo[]> {
     const basin = this.#basin(options.basin);
     assertOpen(this.#context);
-    const { schema } = this.#context;
-    const after = recordsAfter(schema, { key: 'c.commit_key', streamId: 'c.stream_id', seqNum: 'c.seq_num' });
-    const { rows } = await sql<{
-      basin: string;
-      name: string;
-      commit_key: string;
-      stream_id: string;
-      seq_num: string;
-      version: string;
-      updated_at: Date;
-      last_error: string | null;
-      parked: string;
-      lag: string;
-      first_ts: string | null;
-    }>`
-      select c.basin, c.name, c.commit_key::text, c.stream_id, c.seq_num, c.version, c.updated_at, c.last_error,
-        (select count(*) from ${sql.id(schema, 'parked_records')} p where p.basin = c.basin and p.consumer = c.name) as parked,
-        (select count(*) from (select 1 from ${sql.raw(after.from)}
-          where ${sql.raw(after.where)} and s.basin = c.basin and r.seq_num >= s.trim_point
-          limit ${LAG_COUNT_LIMIT}) l) as lag,
-        (select r.timestamp from ${sql.raw(after.from)}
-          where ${sql.raw(after.where)} and s.basin = c.basin and r.seq_num >= s.trim_point
-          order by f.commit_key, f.stream_id, r.seq_num limit 1) as first_ts
-      from ${sql.id(schema, 'consumers')} c where c.basin = ${basin} order by c.name`.execute(
-      this.#context.db,
+    const rows = await runQuery<ListRow>(
+      this.#context.pool,
+      { ...consumerListStatement(this.#context.schema), values: [basin] },
+      'read',
     );
     return rows.map((row) => ({
       basin: row.basin,
@@ -201,4 +183,43 @@ export class Consumers {
   #basin(basin: string | undefined): string {
     return basin === undefined ? this.#defaultBasin : checkBasinName(basin);
   }
+}
+
+/** A row of {@link consumerListStatement}. */
+interface ListRow {
+  basin: string;
+  name: string;
+  commit_key: string;
+  stream_id: number;
+  seq_num: number;
+  version: number;
+  updated_at: Date;
+  last_error: string | null;
+  parked: number;
+  lag: number;
+  first_ts: number | null;
+}
+
+/**
+ * The consumers of basin `$1` with their lag: the records after each one's checkpoint (counted up to
+ * LAG_COUNT_LIMIT) and the timestamp of the first of them. The count is ordered as the global index is, so
+ * that it walks that index from the checkpoint: unordered, its generic plan scanned the whole records table
+ * (260 ms for a consumer with no lag, on 1.9 million records; 2–3 ms ordered). Internal.
+ */
+export function consumerListStatement(schema: string): { name: string; text: string } {
+  const after = recordsAfter(schema, { key: 'c.commit_key', streamId: 'c.stream_id', seqNum: 'c.seq_num' });
+  return {
+    name: statementName(schema, 'consumer-list'),
+    text: `
+      select c.basin, c.name, c.commit_key::text, c.stream_id, c.seq_num, c.version, c.updated_at, c.last_error,
+        (select count(*) from ${qualified(schema, 'parked_records')} p
+          where p.basin = c.basin and p.consumer = c.name) as parked,
+        (select count(*) from (select 1 from ${after.from}
+          where ${after.where} and s.basin = c.basin and r.seq_num >= s.trim_point
+          order by f.commit_key, f.stream_id, f.seq_num limit ${LAG_COUNT_LIMIT}) l) as lag,
+        (select r.timestamp from ${after.from}
+          where ${after.where} and s.basin = c.basin and r.seq_num >= s.trim_point
+          order by f.commit_key, f.stream_id, r.seq_num limit 1) as first_ts
+      from ${qualified(schema, 'consumers')} c where c.basin = $1 order by c.name`,
+  };
 }

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
+import { consumerListStatement } from '../../src/subscriptions/consumers.js';
 import { waitingStatement } from '../../src/subscriptions/horizon.js';
 import { recordsBetweenStatement } from '../../src/subscriptions/skip-ahead.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
@@ -19,7 +20,7 @@ function recordScans(node: PlanNode): PlanNode[] {
 }
 
 describe("the global log's probes, as fencepost's pools plan them (generic plans)", () => {
-  it('walk the global index from their position instead of reading the whole records table', async () => {
+  it('walk the global index from their positions instead of reading the whole records table', async () => {
     // 20,000 appends of one record each (the global index holds one entry per append), fresh statistics.
     const basin = uniqueName('fp-plans');
     await fixture.log.basins.create({ basin, config: { createStreamOnAppend: true } });
@@ -64,6 +65,9 @@ describe("the global log's probes, as fencepost's pools plan them (generic plans
       expect(recordScans(between)).toEqual([]);
       // A stall report's count of the records waiting above the horizon.
       expect(recordScans(await plan(waitingStatement(schema), [basin]))).toEqual([]);
+      // The consumers' list, counting each one's lag: one with none.
+      await fixture.log.consumers.reset('at-the-end', { to: 'end', basin });
+      expect(recordScans(await plan(consumerListStatement(schema), [basin]))).toEqual([]);
     } finally {
       await client.end();
     }
