@@ -17,19 +17,26 @@ const HELD_POLL_MAX_MS = 250;
  */
 const ACTIVE_POLL_MS = 10;
 /**
- * A busy stream of records: at least this many a millisecond found by a look, over the time since the look
- * before. The follower then looks every BUSY_POLL_MS, and wake-ups do not cut the wait short. Following
- * from another process costs that process about what a plain keyset reader of the same rows costs, and on a
- * machine the appends keep busy that cost is the appends' loss: each look wakes a process and its backend
- * and makes a round trip, whatever it finds. So under load the follower looks less often, and a consumer's
- * batches (a transaction each) grow alike. Following 16-in-flight appends (about 6,000 a second) from
- * another process on two cores, per 10,000 appends: looking every 20 ms, 320 ms of the follower process's
- * CPU, and the appends ran at 0.86 of their speed without a follower; every 40 ms, 260 ms and 0.93 (medians
- * of 9 interleaved rounds, bench/FINDINGS.md). Records then wait up to 40 ms instead of 10; below 4 a
- * millisecond nothing changes.
+ * A busy stream of records: at least this many a millisecond, as the follower's smoothed rate of records
+ * found at the horizon (see {@link smoothedRate}). The follower then looks every BUSY_POLL_MS, and wake-ups
+ * do not cut the wait short. Following from another process costs that process about what a plain keyset
+ * reader of the same rows costs, and on a machine the appends keep busy that cost is the appends' loss: each
+ * look wakes a process and its backend and makes a round trip, whatever it finds. So under load the follower
+ * looks less often, and a consumer's batches (a transaction each) grow alike. Following 16-in-flight appends
+ * (about 6,000 a second) from another process on two cores, per 10,000 appends: looking every 20 ms, 320 ms
+ * of the follower process's CPU, and the appends ran at 0.86 of their speed without a follower; every 40 ms,
+ * 260 ms and 0.93 (medians of 9 interleaved rounds, bench/FINDINGS.md). Records then wait up to 40 ms
+ * instead of 10; below 4 a millisecond nothing changes.
  */
 const BUSY_RECORDS_PER_MS = 4;
 const BUSY_POLL_MS = 40;
+/**
+ * The time constant (ms) of a follower's rate of records. A look that finds a burst (records that waited
+ * behind an open transaction, or an appender catching up) weighs as much as the time it covers: one look of
+ * 10 ms moves the rate a tenth of the way, so a burst alone does not make the follower wait 40 ms between
+ * looks, while a steady 4,000 a second does within about 100 ms.
+ */
+const RATE_WINDOW_MS = 100;
 /** After this long without records, a follower marks its basin watched and waits for notifications. */
 const IDLE_AFTER_MS = 1000;
 
@@ -55,12 +62,22 @@ export function tailWait(
 }
 
 /**
- * How long a follower that has had records lately waits from the start of its last look, given what that look
- * found over how long (ms), and whether a wake-up ends the wait: 10 ms, or 40 ms without wake-ups while
- * records come at 4 a millisecond or faster. Internal.
+ * A follower's rate of records (a millisecond) after a look at the horizon that found `found` over `overMs`:
+ * the look's own rate, weighted by the time it covers against RATE_WINDOW_MS (an exponential moving average
+ * over time). Internal.
  */
-export function activePoll(found: number, overMs: number): { ms: number; wakeable: boolean } {
-  return found >= BUSY_RECORDS_PER_MS * Math.max(overMs, 1)
+export function smoothedRate(rate: number, found: number, overMs: number): number {
+  const over = Math.max(overMs, 1);
+  return rate + (1 - Math.exp(-over / RATE_WINDOW_MS)) * (found / over - rate);
+}
+
+/**
+ * How long a follower that has had records lately waits from the start of its last look, given its smoothed
+ * rate of records (see {@link smoothedRate}), and whether a wake-up ends the wait: 10 ms, or 40 ms without
+ * wake-ups while records come at 4 a millisecond or faster. Internal.
+ */
+export function activePoll(rate: number): { ms: number; wakeable: boolean } {
+  return rate >= BUSY_RECORDS_PER_MS
     ? { ms: BUSY_POLL_MS, wakeable: false }
     : { ms: ACTIVE_POLL_MS, wakeable: true };
 }
@@ -92,6 +109,8 @@ export class TailWaiter {
   #lookedAt = performance.now();
   /** When the last `settle` began: the records of a page came over the time since. */
   #settledAt = performance.now();
+  /** Records a millisecond found at the horizon, smoothed (see {@link smoothedRate}). */
+  #rate = 0;
 
   constructor(context: LogContext, wait: TailWait) {
     this.#context = context;
@@ -176,7 +195,8 @@ export class TailWaiter {
       // loop body takes its time from the wait rather than adding to it (a record that came just after the
       // read waited for the whole handling and then a whole poll). The longer waits are for held and idle
       // horizons.
-      const poll = activePoll(page.count, since);
+      this.#rate = smoothedRate(this.#rate, page.count, since);
+      const poll = activePoll(this.#rate);
       const wait =
         active || marking
           ? poll.ms - (performance.now() - this.#lookedAt)
