@@ -1,13 +1,13 @@
 import { sql } from 'kysely';
+import { qualified } from '../db/schema-name.js';
 import { InvalidArgumentError, StorageError } from '../log/errors.js';
 import { assertOpen, type LogContext } from '../log/log-context.js';
 import { checkBasinName } from '../log/names.js';
+import { runQuery } from '../log/run-query.js';
+import { statementName } from '../log/statement-name.js';
 import { checkConsumerName } from './consumer-options.js';
 import { idempotencyKey } from './idempotency-key.js';
 import { recordsAfter } from './records-after.js';
-import { qualified } from '../db/schema-name.js';
-import { runQuery } from '../log/run-query.js';
-import { statementName } from '../log/statement-name.js';
 import { before, encodeCursor, parseCursor, START, type Cursor, type Position } from './cursor.js';
 
 /** Lag is counted up to this many records. */
