@@ -1,5 +1,5 @@
 import { qualified } from '../db/schema-name.js';
-import type { LogContext } from '../log/log-context.js';
+import type { LogContext, Statement } from '../log/log-context.js';
 import { runQuery } from '../log/run-query.js';
 import { statementName } from '../log/statement-name.js';
 import { appendStream } from './records-after.js';
@@ -102,7 +102,7 @@ export async function stallReport(context: LogContext, basin: string): Promise<S
  * walks that index from the horizon: without the order, the limit made the planner scan the whole records
  * table instead (450 ms on 1.9 million records, with nothing waiting). Internal.
  */
-export function waitingStatement(schema: string): { name: string; text: string } {
+export function waitingStatement(schema: string): Statement {
   return {
     name: statementName(schema, 'waiting', 4),
     text: `
