@@ -80,18 +80,14 @@ export class Consumers {
     return rows.map((row) => ({
       basin: row.basin,
       name: row.name,
-      cursor: encodeCursor({
-        key: row.commit_key,
-        streamId: Number(row.stream_id),
-        seqNum: Number(row.seq_num),
-      }),
-      version: Number(row.version),
+      cursor: encodeCursor({ key: row.commit_key, streamId: row.stream_id, seqNum: row.seq_num }),
+      version: row.version,
       updatedAt: row.updated_at,
       lastError: row.last_error,
-      parked: Number(row.parked),
+      parked: row.parked,
       lag: {
-        records: Number(row.lag),
-        ms: row.first_ts === null ? 0 : Math.max(0, Date.now() - Number(row.first_ts)),
+        records: row.lag,
+        ms: row.first_ts === null ? 0 : Math.max(0, Date.now() - row.first_ts),
       },
     }));
   }
@@ -185,7 +181,7 @@ export class Consumers {
   }
 }
 
-/** A row of {@link consumerListStatement}. */
+/** A row of {@link consumerListStatement}, bigints as numbers (runQuery's parsers). */
 interface ListRow {
   basin: string;
   name: string;

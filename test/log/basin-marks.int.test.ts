@@ -14,6 +14,9 @@ beforeAll(() => {
 });
 afterAll(() => pool.end());
 
+/** This test's process, as a follower's process marks: a watcher id of its own. */
+const WATCHER = randomUUID();
+
 /** Marks `basin` watched until `until` (SQL) as a follower's process does: a row of its own. */
 async function setMark(basin: string, until: string, watcher = WATCHER): Promise<void> {
   await pool.query(
@@ -22,8 +25,6 @@ async function setMark(basin: string, until: string, watcher = WATCHER): Promise
     [basin, watcher],
   );
 }
-
-const WATCHER = randomUUID();
 
 describe("the appending process's view of basin marks", () => {
   it('follows a basin being marked and unmarked, and counts a basin it has not looked up as watched', async () => {
