@@ -93,8 +93,8 @@ async function renew(context: LogContext, state: Marks): Promise<void> {
 async function mark(context: LogContext, state: Marks, basins: string[]): Promise<void> {
   if (basins.length === 0 || context.state.closed) return;
   const watchers = qualified(context.schema, 'basin_watchers');
-  try {
-    if (Date.now() - state.sweptAt >= STALE_SECS * 1000) {
+  if (Date.now() - state.sweptAt >= STALE_SECS * 1000) {
+    try {
       await context.pool.query({
         text: `delete from ${watchers} where (basin, watcher) in (
                  select basin, watcher from ${watchers}
@@ -103,7 +103,11 @@ async function mark(context: LogContext, state: Marks, basins: string[]): Promis
         values: [STALE_SECS, state.watcher],
       });
       state.sweptAt = Date.now();
+    } catch {
+      // stale marks only make appenders notify needlessly: the next marking tries again
     }
+  }
+  try {
     await context.pool.query({
       text: `insert into ${watchers} (basin, watcher, watched_until)
              select b.name, $2::uuid, clock_timestamp() + make_interval(secs => $3)
