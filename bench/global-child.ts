@@ -27,6 +27,8 @@ import { BODY, EVENT_TYPE } from './workloads.js';
 export const GLOBAL_SCHEMA = 'fp_global';
 const MB = 1024 * 1024;
 const PAGE = 2000;
+/** How often the plain-pg poller reads: as often as a busy fencepost follower (BUSY_POLL_MS, tail-waiter.ts). */
+const POLL_MS = 40;
 
 const fencepost = loadFencepost;
 const connect = async (url: string, max = 4) =>
@@ -435,7 +437,7 @@ async function notifyPoll(url: string): Promise<object> {
     read += rows.length;
     const last = rows.at(-1);
     if (last) after = last.slice(0, 3);
-    const wait = 40 - (performance.now() - started);
+    const wait = POLL_MS - (performance.now() - started);
     if (rows.length < PAGE && wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   }
   await client.end();
