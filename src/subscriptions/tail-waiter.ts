@@ -27,8 +27,14 @@ const ACTIVE_POLL_MS = 10;
  * of the follower process's CPU, and the appends ran at 0.86 of their speed without a follower; every 40 ms,
  * 260 ms and 0.93 (medians of 9 interleaved rounds, bench/FINDINGS.md). Records then wait up to 40 ms
  * instead of 10; below 4 a millisecond nothing changes.
+ *
+ * A busy follower stays busy until its rate falls below QUIET_RECORDS_PER_MS. With one threshold, a rate
+ * hovering about it (appends at 4,500 a second, slowed by a loaded machine or by the follower's own cost)
+ * flipped the follower back to 10 ms at every dip: about 100 looks per 10,000 appends instead of 40, which
+ * slowed the appends further (bench/FINDINGS.md, stop 20).
  */
 const BUSY_RECORDS_PER_MS = 4;
+const QUIET_RECORDS_PER_MS = 3;
 const BUSY_POLL_MS = 40;
 /**
  * The time constant (ms) of a follower's rate of records. A look that finds a burst (records that waited
@@ -71,15 +77,26 @@ export function smoothedRate(rate: number, found: number, overMs: number): numbe
   return rate + (1 - Math.exp(-over / RATE_WINDOW_MS)) * (found / over - rate);
 }
 
+/** How an active follower waits between looks: see {@link activePoll}. */
+export interface ActivePoll {
+  /** The wait, from the start of the last look. */
+  ms: number;
+  /** Whether a wake-up (an append here, a notification) ends the wait early. */
+  wakeable: boolean;
+  /** Looking every BUSY_POLL_MS: the follower stays so until its rate falls below QUIET_RECORDS_PER_MS. */
+  busy: boolean;
+}
+
 /**
  * How long a follower that has had records lately waits from the start of its last look, given its smoothed
- * rate of records (see {@link smoothedRate}), and whether a wake-up ends the wait: 10 ms, or 40 ms without
- * wake-ups while records come at 4 a millisecond or faster. Internal.
+ * rate of records (see {@link smoothedRate}) and whether it was busy: 40 ms without wake-ups once records come
+ * at 4 a millisecond or faster, and on until they come slower than 3 a millisecond; else 10 ms, woken early.
+ * Internal.
  */
-export function activePoll(rate: number): { ms: number; wakeable: boolean } {
-  return rate >= BUSY_RECORDS_PER_MS
-    ? { ms: BUSY_POLL_MS, wakeable: false }
-    : { ms: ACTIVE_POLL_MS, wakeable: true };
+export function activePoll(rate: number, wasBusy: boolean): ActivePoll {
+  return rate >= (wasBusy ? QUIET_RECORDS_PER_MS : BUSY_RECORDS_PER_MS)
+    ? { ms: BUSY_POLL_MS, wakeable: false, busy: true }
+    : { ms: ACTIVE_POLL_MS, wakeable: true, busy: false };
 }
 
 /**
@@ -111,6 +128,8 @@ export class TailWaiter {
   #settledAt = performance.now();
   /** Records a millisecond found at the horizon, smoothed (see {@link smoothedRate}). */
   #rate = 0;
+  /** Looking every BUSY_POLL_MS (see {@link activePoll}). */
+  #busy = false;
 
   constructor(context: LogContext, wait: TailWait) {
     this.#context = context;
@@ -196,7 +215,8 @@ export class TailWaiter {
       // read waited for the whole handling and then a whole poll). The longer waits are for held and idle
       // horizons.
       this.#rate = smoothedRate(this.#rate, page.count, since);
-      const poll = activePoll(this.#rate);
+      const poll = activePoll(this.#rate, this.#busy);
+      this.#busy = poll.busy;
       const wait =
         active || marking
           ? poll.ms - (performance.now() - this.#lookedAt)
