@@ -13,9 +13,10 @@
  *   notify-append <url> <count> <streams>     16 in flight 1-record appends to existing streams; reports the rate
  *   notify-follow <url>                       a basin-wide follower, until disconnected
  *   notify-listen <url>                       LISTENs and keeps the basin marked watched, reading nothing, until
- *                                             SIGTERM; reports the notifications it received
+ *                                             SIGTERM; reports the notifications it received since the bench's
+ *                                             last `reset` message (sent after the untimed warm-up run)
  *   notify-poll <url>                         plain pg: a keyset SELECT of the newest records every 40 ms, until
- *                                             SIGTERM; reports what it read
+ *                                             SIGTERM; reports what it read since the last `reset` message
  *
  * Each reports one JSON object over IPC.
  */
@@ -40,6 +41,13 @@ const connect = async (url: string, max = 4) =>
   });
 
 const now = (): number => performance.timeOrigin + performance.now();
+
+/** Calls `reset` when the bench says the timed run begins (after the untimed warm-up, see global.ts). */
+function onReset(reset: () => void): void {
+  process.on('message', (message: { reset?: boolean }) => {
+    if (message.reset) reset();
+  });
+}
 
 /** Runs `writers` loops that take the next `step` of `total` items each turn and hand its offset to `write`. */
 async function writeInParallel(
@@ -374,6 +382,7 @@ async function notifyListen(url: string): Promise<object> {
   await client.connect();
   let notifications = 0;
   client.on('notification', () => notifications++);
+  onReset(() => (notifications = 0));
   await client.query(`listen "${notifyChannel(GLOBAL_SCHEMA)}"`);
   const watcher = randomUUID();
   const mark = () =>
@@ -430,6 +439,7 @@ async function notifyPoll(url: string): Promise<object> {
   process.send?.({ ready: true });
   let read = 0;
   let reads = 0;
+  onReset(() => (read = reads = 0));
   while (!stopped) {
     const started = performance.now();
     const { rows } = await client.query<unknown[]>({ ...next, values: after, rowMode: 'array', types });

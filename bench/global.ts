@@ -6,7 +6,8 @@
  *   baseline), by `readAll` pages and by a consumer with a no-op handler; rate and peak RSS of each;
  * - live: a consumer (and a followAll) in one process while another appends at a fixed rate: the latency
  *   from the append's start to the handler, p50 and p99;
- * - notify cost: 16-in-flight appends with no follower and with a basin-wide follower in another process; with
+ * - notify cost: 16-in-flight appends with no follower and with a basin-wide follower in another process (each
+ *   timed run after an untimed one of the same appends, so the follower has warmed up as a long-running one); with
  *   a process that only listens and keeps the basin marked watched (whose mark makes the appending process
  *   notify after its appends commit: the cost of the notifications alone); and with a plain-pg keyset poller
  *   instead of the follower (the least reading of the records a follower can do: the cost of reading at all).
@@ -239,6 +240,13 @@ async function notifyCost(
           other = spawn([NOTIFY_ROLES[mode], url], timeout);
           await other.ready;
         }
+        // Untimed, in every mode: a run of the same appends first, so that the follower (or the listener, or
+        // the poller) is measured as it runs for hours, not in its first seconds, while its code is still being
+        // compiled: a follower's process took 170–260 ms of CPU over its first 10,000 appends and about 100 ms
+        // over the next (bench/FINDINGS.md, stop 20). Without a follower it keeps the database's history the
+        // same as in the other modes.
+        await spawn(['notify-append', url, String(p.notifyCount), String(p.notifyStreams)], timeout).result;
+        other?.process.send({ reset: true });
         const r = await spawn(['notify-append', url, String(p.notifyCount), String(p.notifyStreams)], timeout)
           .result;
         let heard = '';
