@@ -242,9 +242,9 @@ async function notifyCost(
         }
         // Untimed, in every mode: a run of the same appends first, so that the follower (or the listener, or
         // the poller) is measured as it runs for hours, not in its first seconds, while its code is still being
-        // compiled: a follower's process took 170–260 ms of CPU over its first 10,000 appends and about 100 ms
-        // over the next (bench/FINDINGS.md, stop 20). Without a follower it keeps the database's history the
-        // same as in the other modes.
+        // compiled: a fresh follower's process took 170 ms of CPU over its first 10,000 appends, a warmed one
+        // 100 ms (bench/FINDINGS.md, stop 20). Without a follower it keeps the database's history the same as
+        // in the other modes.
         await spawn(['notify-append', url, String(p.notifyCount), String(p.notifyStreams)], timeout).result;
         other?.process.send({ reset: true });
         const r = await spawn(['notify-append', url, String(p.notifyCount), String(p.notifyStreams)], timeout)
