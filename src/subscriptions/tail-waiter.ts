@@ -26,7 +26,7 @@ const ACTIVE_POLL_MS = 10;
  * (about 6,000 a second) from another process on two cores, per 10,000 appends: looking every 20 ms, 320 ms
  * of the follower process's CPU, and the appends ran at 0.86 of their speed without a follower; every 40 ms,
  * 260 ms and 0.93 (medians of 9 interleaved rounds, bench/FINDINGS.md). Records then wait up to 40 ms
- * instead of 10; below 4 a millisecond nothing changes.
+ * instead of 10; a follower that has not reached 4 a millisecond keeps looking every 10 ms.
  *
  * A busy follower stays busy until its rate falls below QUIET_RECORDS_PER_MS. With one threshold, a rate
  * hovering about it (appends at 4,500 a second, slowed by a loaded machine or by the follower's own cost)
