@@ -7,6 +7,12 @@ const WATCH_SECONDS = 60;
 const RENEW_AFTER_MS = 20_000;
 /** How long making the LISTEN connection may take, unless the pool's options say otherwise. */
 const LISTEN_CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * After a failed attempt to LISTEN (refused, timed out, or the connection lost before its LISTEN ended), the
+ * waiters are woken this long after, so that they re-read and their next wait tries again: else a follower
+ * would wait out its whole poll interval before LISTEN was tried again.
+ */
+const LISTEN_RETRY_MS = 500;
 /** Past this many remembered marks, expired ones are forgotten. */
 const MAX_MARKS = 1000;
 
@@ -34,6 +40,8 @@ export class Watcher {
   /** The LISTEN connection being made, if any. */
   #client: pg.Client | undefined;
   #connecting: Promise<boolean> | undefined;
+  /** The wake-up of the waiters after a failed attempt to LISTEN (see LISTEN_RETRY_MS). */
+  #retry: NodeJS.Timeout | undefined;
   #closed = false;
 
   /** `pool`: for marking streams watched; the LISTEN connection is made with its `options`. */
@@ -136,8 +144,9 @@ export class Watcher {
   /** Wakes every waiter, and closes the LISTEN connection (or the one being made). */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const wakes of [...this.#byName.values()]) wakeAll(wakes);
-    wakeAll(this.#any);
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#wakeEveryone();
     const listener = this.#listener;
     this.#listener = undefined;
     // A client still connecting is cut off at its socket: pg's end() then leaves its connect() waiting
@@ -177,6 +186,7 @@ export class Watcher {
       await client.query(`listen "${notifyChannel(this.#schema)}"`);
     } catch {
       await end(client);
+      this.#retrySoon();
       return false;
     } finally {
       this.#client = undefined;
@@ -189,13 +199,27 @@ export class Watcher {
     return true;
   }
 
+  /** Wakes every waiter LISTEN_RETRY_MS from now (once for any number of failures meanwhile). */
+  #retrySoon(): void {
+    if (this.#closed || this.#retry) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      this.#wakeEveryone();
+    }, LISTEN_RETRY_MS);
+    this.#retry.unref();
+  }
+
+  #wakeEveryone(): void {
+    for (const wakes of [...this.#byName.values()]) wakeAll(wakes);
+    wakeAll(this.#any);
+  }
+
   #lost(client: pg.Client): void {
     if (this.#listener !== client) return;
     this.#listener = undefined;
     void end(client);
     // Notifications may have been missed: every waiter re-reads, and the next wait listens again.
-    for (const wakes of [...this.#byName.values()]) wakeAll(wakes);
-    wakeAll(this.#any);
+    this.#wakeEveryone();
   }
 }
 

@@ -19,11 +19,15 @@ function as(applicationName: string): string {
   return url.toString();
 }
 
-/** The pids of the backends of `applicationName` that LISTEN. */
-async function listeners(applicationName: string): Promise<number[]> {
+/**
+ * The pids of the backends of `applicationName` that LISTEN (or run LISTEN: with `done`, only those whose
+ * LISTEN has ended, so that a connection terminated then is one that was listening, not one still being made).
+ */
+async function listeners(applicationName: string, done = false): Promise<number[]> {
   const { rows } = await admin.query<{ pid: number }>(
-    `select pid from pg_stat_activity where application_name = $1 and query like 'listen %'`,
-    [applicationName],
+    `select pid from pg_stat_activity where application_name = $1 and query like 'listen %'
+       and (not $2 or state = 'idle')`,
+    [applicationName, done],
   );
   return rows.map((row) => row.pid);
 }
@@ -85,6 +89,56 @@ describe('the LISTEN connection', () => {
     }
   });
 
+  it('is tried again soon after an attempt failed, not at the next poll', async () => {
+    const app = uniqueName('fp-listen-retry');
+    let refused = false;
+    /** A client whose first LISTEN (of all its kind) fails, as one cut off before its LISTEN ended would. */
+    class RefusingOnce extends pg.Client {
+      constructor(config?: string | pg.ClientConfig) {
+        super(config);
+        const query = this.query.bind(this) as (config: unknown, ...rest: unknown[]) => unknown;
+        (this as { query: unknown }).query = (config: unknown, ...rest: unknown[]) => {
+          if (!refused && typeof config === 'string' && config.startsWith('listen ')) {
+            refused = true;
+            return Promise.reject(new Error('LISTEN refused by the test'));
+          }
+          return query(config, ...rest);
+        };
+      }
+    }
+    const pool = new pg.Pool({ connectionString: as(app), max: 4, Client: RefusingOnce });
+    pool.on('error', () => undefined);
+    // Polling is set to a minute: within the deadlines below, only a new LISTEN and its notifications deliver.
+    const follower = await EventLog.connect({ pool, pollIntervalMs: 60_000, sweepIntervalMs: 0 });
+    const writer = await fixture.connect({ max: 2 });
+    const name = uniqueName('retry');
+    await writer.stream(name).append([{ body: 'r0' }]);
+    const controller = new AbortController();
+    const seen: number[] = [];
+    const following = (async () => {
+      for await (const record of follower.stream(name).follow({ seqNum: 0, signal: controller.signal })) {
+        seen.push(record.seqNum);
+      }
+    })();
+    try {
+      await eventually(() => seen.length === 1, 'the catch-up');
+      await eventually(() => refused, 'the first LISTEN to be refused');
+      await eventually(
+        async () => (await listeners(app, true)).length === 1,
+        'LISTEN on a new connection',
+        5000,
+      );
+      await writer.stream(name).append([{ body: 'r1' }]);
+      await eventually(() => seen.length === 2, 'the record to arrive by notification', 5000);
+      expect(seen).toEqual([0, 1]);
+    } finally {
+      controller.abort();
+      await following;
+      await follower.close();
+      await pool.end();
+    }
+  });
+
   it('wakes followers when lost, and is made again: appends elsewhere then wake them by notification', async () => {
     const app = uniqueName('fp-listen-lost');
     // Polling is set to a minute: within the deadlines below, only notifications and wake-ups deliver.
@@ -101,8 +155,10 @@ describe('the LISTEN connection', () => {
     })();
     try {
       await eventually(() => seen.length === 1, 'the catch-up');
+      // Terminated while its LISTEN still ran, the connection would be a failed attempt, not a lost listener: the
+      // follower then polls (here once a minute) until its next wait listens again.
       const [first] = await eventually(async () => {
-        const pids = await listeners(app);
+        const pids = await listeners(app, true);
         return pids.length === 1 && pids;
       }, 'the follower to LISTEN');
       await admin.query('select pg_terminate_backend($1)', [first]);
