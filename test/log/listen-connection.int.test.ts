@@ -42,6 +42,34 @@ function outcome<T>(promise: Promise<T>): { value: 'pending' | { ok: T } | { err
   return state;
 }
 
+/**
+ * Appends one record to a new stream through `writer` and follows that stream from `follower` in the
+ * background, collecting the seqNums seen; `stop()` ends the follow.
+ */
+async function followNewStream(
+  follower: EventLog,
+  writer: EventLog,
+  prefix: string,
+): Promise<{ name: string; seen: number[]; stop(): Promise<void> }> {
+  const name = uniqueName(prefix);
+  await writer.stream(name).append([{ body: 'r0' }]);
+  const controller = new AbortController();
+  const seen: number[] = [];
+  const following = (async () => {
+    for await (const record of follower.stream(name).follow({ seqNum: 0, signal: controller.signal })) {
+      seen.push(record.seqNum);
+    }
+  })();
+  return {
+    name,
+    seen,
+    stop: async () => {
+      controller.abort();
+      await following;
+    },
+  };
+}
+
 describe('the LISTEN connection', () => {
   it('is not taken from the pool: with max 1, a waiting read returns and appends go on meanwhile', async () => {
     const log = await fixture.connect({ max: 1 });
@@ -111,15 +139,7 @@ describe('the LISTEN connection', () => {
     // Polling is set to a minute: within the deadlines below, only a new LISTEN and its notifications deliver.
     const follower = await EventLog.connect({ pool, pollIntervalMs: 60_000, sweepIntervalMs: 0 });
     const writer = await fixture.connect({ max: 2 });
-    const name = uniqueName('retry');
-    await writer.stream(name).append([{ body: 'r0' }]);
-    const controller = new AbortController();
-    const seen: number[] = [];
-    const following = (async () => {
-      for await (const record of follower.stream(name).follow({ seqNum: 0, signal: controller.signal })) {
-        seen.push(record.seqNum);
-      }
-    })();
+    const { name, seen, stop } = await followNewStream(follower, writer, 'retry');
     try {
       await eventually(() => seen.length === 1, 'the catch-up');
       await eventually(() => refused, 'the first LISTEN to be refused');
@@ -132,8 +152,7 @@ describe('the LISTEN connection', () => {
       await eventually(() => seen.length === 2, 'the record to arrive by notification', 5000);
       expect(seen).toEqual([0, 1]);
     } finally {
-      controller.abort();
-      await following;
+      await stop();
       await follower.close();
       await pool.end();
     }
@@ -144,15 +163,7 @@ describe('the LISTEN connection', () => {
     // Polling is set to a minute: within the deadlines below, only notifications and wake-ups deliver.
     const follower = await fixture.connect({ connectionString: as(app), max: 4, pollIntervalMs: 60_000 });
     const writer = await fixture.connect({ max: 2 });
-    const name = uniqueName('lost');
-    await writer.stream(name).append([{ body: 'r0' }]);
-    const controller = new AbortController();
-    const seen: number[] = [];
-    const following = (async () => {
-      for await (const record of follower.stream(name).follow({ seqNum: 0, signal: controller.signal })) {
-        seen.push(record.seqNum);
-      }
-    })();
+    const { name, seen, stop } = await followNewStream(follower, writer, 'lost');
     try {
       await eventually(() => seen.length === 1, 'the catch-up');
       // Terminated while its LISTEN still ran, the connection would be a failed attempt, not a lost listener: the
@@ -172,8 +183,7 @@ describe('the LISTEN connection', () => {
       }
       expect(seen).toEqual([0, 1, 2, 3]);
     } finally {
-      controller.abort();
-      await following;
+      await stop();
     }
   });
 });
