@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { consumerListStatement } from '../../src/subscriptions/consumers.js';
 import { waitingStatement } from '../../src/subscriptions/horizon.js';
@@ -37,12 +36,8 @@ describe("the global log's probes, as fencepost's pools plan them (generic plans
       `select commit_key::text as key, stream_id, seq_num from "${schema}".records where span is not null
        order by commit_key desc, stream_id desc, seq_num desc limit 1`,
     );
-    // As fencepost's own pools run statements: generic plans from the first execution (connect-options.ts).
-    const client = new pg.Client({
-      connectionString: fixture.connectionString,
-      options: '-c plan_cache_mode=force_generic_plan -c jit=off',
-    });
-    await client.connect();
+    // On a connection of the log's own pool: generic plans from the first execution (connect-options.ts).
+    const client = await fixture.log.pool.connect();
     try {
       const plan = async (statement: { name: string; text: string }, values: unknown[]) => {
         await client.query({ name: statement.name, text: statement.text, values });
@@ -69,7 +64,7 @@ describe("the global log's probes, as fencepost's pools plan them (generic plans
       await fixture.log.consumers.reset('at-the-end', { to: 'end', basin });
       expect(recordScans(await plan(consumerListStatement(schema), [basin]))).toEqual([]);
     } finally {
-      await client.end();
+      client.release();
     }
   });
 });
