@@ -226,8 +226,11 @@ async function notifyCost(
   log: (line: string) => void,
   timeout: number,
 ): Promise<void> {
+  /** One run of the appends in a process of its own: `count` 16-in-flight appends over the notify streams. */
+  const appendRun = (count: number) =>
+    spawn(['notify-append', url, String(count), String(p.notifyStreams)], timeout).result;
   // Untimed: the schema and the streams, when the notify cost runs alone.
-  await spawn(['notify-append', url, '0', String(p.notifyStreams)], timeout).result;
+  await appendRun(0);
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
   try {
@@ -245,10 +248,9 @@ async function notifyCost(
         // compiled: a fresh follower's process took 170 ms of CPU over its first 10,000 appends, a warmed one
         // 100 ms (bench/FINDINGS.md, stop 20). Without a follower it keeps the database's history the same as
         // in the other modes.
-        await spawn(['notify-append', url, String(p.notifyCount), String(p.notifyStreams)], timeout).result;
+        await appendRun(p.notifyCount);
         other?.process.send({ reset: true });
-        const r = await spawn(['notify-append', url, String(p.notifyCount), String(p.notifyStreams)], timeout)
-          .result;
+        const r = await appendRun(p.notifyCount);
         let heard = '';
         if (mode === 'listen' || mode === 'poll') {
           other!.process.kill('SIGTERM');
