@@ -203,17 +203,18 @@ interface ListRow {
  */
 export function consumerListStatement(schema: string): Statement {
   const after = recordsAfter(schema, { key: 'c.commit_key', streamId: 'c.stream_id', seqNum: 'c.seq_num' });
+  // The consumer's basin's records after its checkpoint, trimmed ones left out.
+  const pending = `from ${after.from}
+          where ${after.where} and s.basin = c.basin and r.seq_num >= s.trim_point`;
   return {
     name: statementName(schema, 'consumer-list'),
     text: `
       select c.basin, c.name, c.commit_key::text, c.stream_id, c.seq_num, c.version, c.updated_at, c.last_error,
         (select count(*) from ${qualified(schema, 'parked_records')} p
           where p.basin = c.basin and p.consumer = c.name) as parked,
-        (select count(*) from (select 1 from ${after.from}
-          where ${after.where} and s.basin = c.basin and r.seq_num >= s.trim_point
+        (select count(*) from (select 1 ${pending}
           order by ${after.indexOrder} limit ${LAG_COUNT_LIMIT}) l) as lag,
-        (select r.timestamp from ${after.from}
-          where ${after.where} and s.basin = c.basin and r.seq_num >= s.trim_point
+        (select r.timestamp ${pending}
           order by f.commit_key, f.stream_id, r.seq_num limit 1) as first_ts
       from ${qualified(schema, 'consumers')} c where c.basin = $1 order by c.name`,
   };
