@@ -4,6 +4,7 @@ import { EventLog } from '../../src/index.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, useEventLog } from '../support/event-log.js';
 import { testPool } from '../support/database.js';
+import { followNewStream } from '../support/follow-new-stream.js';
 
 const fixture = useEventLog();
 let admin: pg.Pool;
@@ -40,34 +41,6 @@ function outcome<T>(promise: Promise<T>): { value: 'pending' | { ok: T } | { err
     (error: unknown) => (state.value = { error }),
   );
   return state;
-}
-
-/**
- * Appends one record to a new stream through `writer` and follows that stream from `follower` in the
- * background, collecting the seqNums seen; `stop()` ends the follow.
- */
-async function followNewStream(
-  follower: EventLog,
-  writer: EventLog,
-  prefix: string,
-): Promise<{ name: string; seen: number[]; stop(): Promise<void> }> {
-  const name = uniqueName(prefix);
-  await writer.stream(name).append([{ body: 'r0' }]);
-  const controller = new AbortController();
-  const seen: number[] = [];
-  const following = (async () => {
-    for await (const record of follower.stream(name).follow({ seqNum: 0, signal: controller.signal })) {
-      seen.push(record.seqNum);
-    }
-  })();
-  return {
-    name,
-    seen,
-    stop: async () => {
-      controller.abort();
-      await following;
-    },
-  };
 }
 
 describe('the LISTEN connection', () => {

@@ -10,6 +10,7 @@ import { MAX_NAME_BYTES, statementName } from '../../src/log/statement-name.js';
 import { accountSpec } from '../support/account.js';
 import { eventually } from '../support/assertions.js';
 import { uniqueName, uniqueSchema, useEventLog } from '../support/event-log.js';
+import { followNewStream } from '../support/follow-new-stream.js';
 
 const fixture = useEventLog();
 
@@ -131,22 +132,13 @@ describe('prepared statement names', () => {
     // Polling is set to a minute, so only a notification can deliver within the deadlines below.
     const follower = await fixture.connect({ schema, max: 4, pollIntervalMs: 60_000 });
     const writer = await fixture.connect({ schema, max: 4 });
-    const name = uniqueName('woken');
-    await writer.stream(name).append([{ body: 'first' }]);
-    const controller = new AbortController();
-    const seen: number[] = [];
-    const following = (async () => {
-      for await (const record of follower.stream(name).follow({ seqNum: 0, signal: controller.signal })) {
-        seen.push(record.seqNum);
-      }
-    })();
+    const { name, seen, stop } = await followNewStream(follower, writer, 'woken');
     await eventually(() => seen.length === 1, 'the catch-up');
     for (let i = 1; i <= 3; i++) {
       await writer.stream(name).append([{ body: `w${i}` }]);
       await eventually(() => seen.length === i + 1, `record ${i} to arrive by notification`);
     }
-    controller.abort();
-    await following;
+    await stop();
     expect(seen).toEqual([0, 1, 2, 3]);
   });
 });
